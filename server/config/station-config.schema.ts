@@ -1,0 +1,161 @@
+/**
+ * Station configuration schema (station-config/*.yaml), validated once at start-up (server/config/load-config.ts).
+ * Every default is stated here; the rest of the code trusts the typed, frozen result.
+ */
+import { z } from "zod";
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "an id of letters, digits, '_', '.', '-' (max 64)");
+const port = z.number().int().min(0).max(65535); // 0 = ephemeral (tests)
+
+/** Simulated clock: simulated seconds per wall second, or "afap" (as fast as possible, tests only). */
+const clockSchema = z
+  .object({
+    speed: z.union([z.number().min(1).max(1_000_000), z.literal("afap")]).default(60),
+    /** simulated start time, ISO 8601; default: the wall clock at start */
+    start: z.string().datetime().optional(),
+  })
+  .strict();
+
+const populationSchema = z
+  .object({
+    /** new cells for factory imprint, or returned second-life cells */
+    kind: z.enum(["new", "second-life"]).default("new"),
+    chemistry: z.enum(["nmc811-graphite", "lfp-graphite"]).default("nmc811-graphite"),
+    seed: z.number().int().default(1),
+    /** fraction of cells with a micro-short (new lots) */
+    microShortRate: z.number().min(0).max(1).default(0),
+    /** fraction of cells with abnormally high resistance (new lots) */
+    highResistanceRate: z.number().min(0).max(1).default(0),
+    serialPrefix: z.string().max(24).default("SIM"),
+  })
+  .strict();
+
+const simCyclerSchema = z
+  .object({
+    id,
+    protocol: z.enum(["opcua", "modbus"]),
+    host: z.string().default("127.0.0.1"),
+    port: port,
+    channels: z.number().int().min(1).max(512),
+    /** chamber (by id) the cycler's cells sit in; none = ambient at ambientC */
+    chamber: id.optional(),
+    ambientC: z.number().min(-40).max(80).default(25),
+    population: populationSchema.default(populationSchema.parse({})),
+    /** heartbeat watchdog timeout [ms wall time]; 0 = disabled */
+    watchdogMs: z.number().int().min(0).default(30_000),
+    recordBufferSize: z.number().int().min(64).max(1_000_000).default(20_000),
+  })
+  .strict();
+
+const simChamberSchema = z
+  .object({
+    id,
+    protocol: z.enum(["opcua", "modbus"]).default("opcua"),
+    host: z.string().default("127.0.0.1"),
+    port,
+    initialC: z.number().default(25),
+    /** air time constant of the chamber [s] */
+    timeConstantS: z.number().positive().default(300),
+    maxRampKPerMin: z.number().positive().default(5),
+  })
+  .strict();
+
+export const simulatorsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    clock: clockSchema.default(clockSchema.parse({})),
+    cyclers: z.array(simCyclerSchema).default([]),
+    chambers: z.array(simChamberSchema).default([]),
+  })
+  .strict();
+
+const equipmentCyclerSchema = z
+  .object({
+    id,
+    protocol: z.enum(["opcua", "modbus"]),
+    /** opc.tcp://host:port or modbus://host:port; or name an embedded simulator instead */
+    endpoint: z.string().optional(),
+    simulator: id.optional(),
+    channels: z.number().int().min(1).max(512),
+    /** protocol map (node ids / register map) relative to the config folder; default per protocol */
+    map: z.string().optional(),
+    unitId: z.number().int().min(0).max(255).default(1),
+    pollIntervalMs: z.number().int().min(50).default(1000),
+    heartbeatIntervalMs: z.number().int().min(100).default(2000),
+    requestTimeoutMs: z.number().int().min(100).default(3000),
+    chamber: id.optional(),
+  })
+  .strict()
+  .refine((c) => (c.endpoint === undefined) !== (c.simulator === undefined), {
+    message: "set exactly one of endpoint or simulator",
+    path: ["endpoint"],
+  });
+
+const equipmentChamberSchema = z
+  .object({
+    id,
+    protocol: z.enum(["opcua", "modbus"]).default("opcua"),
+    endpoint: z.string().optional(),
+    simulator: id.optional(),
+    requestTimeoutMs: z.number().int().min(100).default(3000),
+  })
+  .strict()
+  .refine((c) => (c.endpoint === undefined) !== (c.simulator === undefined), {
+    message: "set exactly one of endpoint or simulator",
+    path: ["endpoint"],
+  });
+
+export const stationConfigSchema = z
+  .object({
+    station: z
+      .object({
+        id,
+        name: z.string().min(1).max(80),
+        /** runtime data (lowdb files, traces, audit, keys); relative to the working directory */
+        dataDir: z.string().default("data"),
+      })
+      .strict(),
+    http: z
+      .object({
+        host: z.string().default("0.0.0.0"),
+        port: port.default(8080),
+      })
+      .strict()
+      .default({ host: "0.0.0.0", port: 8080 }),
+    logging: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+    simulators: simulatorsSchema.default(simulatorsSchema.parse({ enabled: false })),
+    equipment: z
+      .object({
+        cyclers: z.array(equipmentCyclerSchema).min(1),
+        chambers: z.array(equipmentChamberSchema).default([]),
+      })
+      .strict(),
+    /** recipe files, relative to the config folder */
+    recipesDir: z.string().default("recipes"),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const simIds = new Set([...c.simulators.cyclers, ...c.simulators.chambers].map((s) => s.id));
+    const check = (list: { simulator?: string }[], key: "cyclers" | "chambers") =>
+      list.forEach((e, i) => {
+        if (e.simulator !== undefined && (!c.simulators.enabled || !simIds.has(e.simulator))) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["equipment", key, i, "simulator"],
+            message: `no enabled embedded simulator with id "${e.simulator}"`,
+          });
+        }
+      });
+    check(c.equipment.cyclers, "cyclers");
+    check(c.equipment.chambers, "chambers");
+  });
+
+export type StationConfig = z.infer<typeof stationConfigSchema>;
+export type SimulatorsConfig = z.infer<typeof simulatorsSchema>;
+export type SimCyclerConfig = z.infer<typeof simCyclerSchema>;
+export type SimChamberConfig = z.infer<typeof simChamberSchema>;
+export type EquipmentCyclerConfig = z.infer<typeof equipmentCyclerSchema>;
+export type EquipmentChamberConfig = z.infer<typeof equipmentChamberSchema>;

@@ -1,0 +1,79 @@
+/**
+ * One interface per kind of equipment (DESIGN §4a). One implementation per protocol lives in its own folder
+ * (equipment/opcua, equipment/modbus); drivers are picked from equipment/registry.ts by the validated config.
+ */
+import type { ChannelCommand, ChannelLive, ChannelRecord } from "../domain/equipment/channel.ts";
+import type { Limits, Program } from "../domain/equipment/program.ts";
+
+export interface CyclerInfo {
+  model: string;
+  serial: string;
+  firmware: string;
+  channelCount: number;
+  /** instrument limits; programs are validated against them before download */
+  limits: Limits;
+  /** true when the instrument is a simulator: everything measured on it is labelled simulated */
+  simulated: boolean;
+  /** how many records each channel's ring buffer holds */
+  recordBufferSize: number;
+  /** changes when the cycler reboots (its buffers were cleared) */
+  bootId: number;
+}
+
+export type LinkStatus = "connected" | "degraded" | "lost";
+export interface LinkState {
+  status: LinkStatus;
+  reason?: string;
+}
+
+export interface CyclerDriver {
+  connect(signal?: AbortSignal): Promise<CyclerInfo>;
+  /** all channels in bulk, in one round of requests */
+  readLive(): Promise<ChannelLive[]>;
+  /** records with seq > afterSeq, oldest first, at most max */
+  readRecords(channel: number, afterSeq: bigint, max: number): Promise<ChannelRecord[]>;
+  /** validated against CyclerInfo limits first */
+  load(channel: number, program: Program): Promise<void>;
+  command(channel: number, cmd: ChannelCommand): Promise<void>;
+  heartbeat(): Promise<void>;
+  close(): Promise<void>;
+  on(event: "state", fn: (s: LinkState) => void): void;
+}
+
+export interface ChamberInfo {
+  model: string;
+  serial: string;
+  minC: number;
+  maxC: number;
+  simulated: boolean;
+}
+
+export interface ChamberReading {
+  setpointC: number;
+  actualC: number;
+  stable: boolean;
+  /** non-zero when the chamber reports a failure */
+  alarmCode: number;
+}
+
+export interface ChamberDriver {
+  connect(signal?: AbortSignal): Promise<ChamberInfo>;
+  read(): Promise<ChamberReading>;
+  /** ramp rate in K/min; omitted = as fast as the chamber can */
+  setpoint(celsius: number, rampKPerMin?: number): Promise<void>;
+  close(): Promise<void>;
+  on(event: "state", fn: (s: LinkState) => void): void;
+}
+
+/** Errors a driver raises, translated from protocol errors so station/ never sees protocol details. */
+export class EquipmentError extends Error {
+  constructor(
+    readonly kind: "unreachable" | "timeout" | "rejected" | "invalid-reading" | "protocol",
+    message: string,
+    readonly equipmentId?: string,
+    readonly channel?: number,
+  ) {
+    super(message);
+    this.name = "EquipmentError";
+  }
+}
