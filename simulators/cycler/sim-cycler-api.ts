@@ -40,3 +40,11 @@ export interface LinkFaults {
   /** channels whose live values are served corrupted (NaN / out-of-range raw values) */
   corruptChannels: number[];
 }
+
+/** The simulated thermal chamber's core, as its protocol front-end sees it. */
+export interface SimChamberApi {
+  info(): import("../../server/equipment/cycler-driver.ts").ChamberInfo;
+  read(): import("../../server/equipment/cycler-driver.ts").ChamberReading;
+  /** ramp rate [K/min]; omitted = the chamber's maximum ramp rate */
+  setpoint(celsius: number, rampKPerMin?: number): void;
+}
