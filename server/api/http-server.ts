@@ -1,0 +1,93 @@
+/** HTTP edge: REST under /api, the live socket.io stream, and the built HMI as static files. */
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import express, { type Express } from "express";
+import { Server as IoServer } from "socket.io";
+import type { Logger } from "../log/logger.ts";
+import type { LiveHub } from "../station/live-hub.ts";
+import { LIVE_COALESCE_MS, type ClientToServerEvents, type ServerToClientEvents, type StationSnapshot } from "./events.ts";
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  hmiDir: string;
+  hub: LiveHub;
+  snapshotMeta: () => Omit<StationSnapshot, "channels" | "links">;
+  log: Logger;
+  /** extra REST routes mounted under /api by other parts */
+  routes?: (app: Express) => void;
+}
+
+export interface HttpServerHandle {
+  port: number;
+  url: string;
+  io: IoServer<ClientToServerEvents, ServerToClientEvents>;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerHandle> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(express.json({ limit: "1mb" }));
+  app.get("/api/health", (_req, res) => {
+    res.json({ ok: true, links: o.hub.links() });
+  });
+  app.get("/api/channels", (_req, res) => {
+    res.json(o.hub.channels());
+  });
+  o.routes?.(app);
+  app.use("/api", (_req, res) => {
+    res.status(404).json({ error: "no such endpoint" });
+  });
+
+  if (existsSync(path.join(o.hmiDir, "index.html"))) {
+    app.use(express.static(o.hmiDir, { index: false, maxAge: "1h" }));
+    app.get("/{*splat}", (_req, res) => res.sendFile(path.join(o.hmiDir, "index.html")));
+  } else {
+    o.log.warn({ hmiDir: o.hmiDir }, "HMI is not built (run `npm run build`); serving the API only");
+  }
+
+  const server: Server = createServer(app);
+  const io = new IoServer<ClientToServerEvents, ServerToClientEvents>(server, { serveClient: false });
+  const snapshot = (): StationSnapshot => ({ ...o.snapshotMeta(), channels: o.hub.channels(), links: o.hub.links() });
+
+  io.on("connection", (socket) => {
+    socket.on("live.join", (scope) => {
+      for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
+      const room = scope?.channelKey ? `channel:${scope.channelKey}` : scope?.cyclerId ? `cycler:${scope.cyclerId}` : "station";
+      void socket.join(room);
+      socket.emit("station.snapshot", snapshot());
+    });
+  });
+
+  // Coalescing: one flush per period; every room gets only the channels it covers.
+  const flush = setInterval(() => {
+    const changed = o.hub.takeChanged();
+    if (changed.length === 0) return;
+    io.to("station").emit("channels.updated", changed);
+    const byCycler = new Map<string, typeof changed>();
+    for (const v of changed) byCycler.set(v.cyclerId, [...(byCycler.get(v.cyclerId) ?? []), v]);
+    for (const [cyclerId, views] of byCycler) io.to(`cycler:${cyclerId}`).emit("channels.updated", views);
+    for (const v of changed) io.to(`channel:${v.key}`).emit("channels.updated", [v]);
+  }, LIVE_COALESCE_MS);
+  o.hub.onLink((l) => io.to("station").emit("equipment.link", l));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  o.log.info({ port }, "HTTP server listening");
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    io,
+    async close() {
+      clearInterval(flush);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      server.closeAllConnections();
+    },
+  };
+}
