@@ -1,0 +1,123 @@
+/**
+ * Watches one cycler: connects (retrying with backoff), keeps the watchdog fed, polls live values in bulk and
+ * publishes them to the live hub. The run engine listens to the same readings; this module owns no runs.
+ */
+import type { ChannelLive } from "../domain/equipment/channel.ts";
+import type { CyclerDriver, CyclerInfo, LinkState } from "../equipment/cycler-driver.ts";
+import type { Logger } from "../log/logger.ts";
+import type { LiveHub } from "./live-hub.ts";
+
+export interface CyclerMonitorOptions {
+  cyclerId: string;
+  driver: CyclerDriver;
+  hub: LiveHub;
+  pollIntervalMs: number;
+  heartbeatIntervalMs: number;
+  log: Logger;
+  /** decorates a channel view with run information (serial, run id, progress) */
+  annotate?: (cyclerId: string, channel: number) => { serial?: string; runId?: string; progress?: number; etaS?: number };
+}
+
+export interface CyclerMonitor {
+  readonly cyclerId: string;
+  readonly driver: CyclerDriver;
+  info(): CyclerInfo | undefined;
+  onLive(fn: (live: ChannelLive[]) => void): void;
+  onConnected(fn: (info: CyclerInfo) => void): void;
+  stop(): Promise<void>;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
+  let info: CyclerInfo | undefined;
+  let stopped = false;
+  const liveListeners: ((l: ChannelLive[]) => void)[] = [];
+  const connectedListeners: ((i: CyclerInfo) => void)[] = [];
+  const abort = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  const log = o.log.child({ cycler: o.cyclerId });
+  let link: LinkState = { status: "lost", reason: "not connected yet" };
+
+  const setLink = (s: LinkState) => {
+    if (s.status !== link.status || s.reason !== link.reason) log.info({ link: s }, "link state");
+    link = s;
+    o.hub.setLink({ equipmentId: o.cyclerId, kind: "cycler", status: s.status, reason: s.reason, simulated: info?.simulated ?? false });
+  };
+  o.driver.on("state", setLink);
+  setLink(link);
+
+  const connect = async () => {
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        info = await o.driver.connect(abort.signal);
+        log.info({ model: info.model, serial: info.serial, channels: info.channelCount, simulated: info.simulated }, "cycler connected");
+        setLink({ status: "connected" });
+        connectedListeners.forEach((fn) => fn(info!));
+        return;
+      } catch (e) {
+        const waitMs = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt);
+        setLink({ status: "lost", reason: (e as Error).message });
+        log.warn({ err: (e as Error).message, retryInMs: waitMs }, "cycler connect failed");
+        await new Promise((r) => timers.push(setTimeout(r, waitMs)));
+      }
+    }
+  };
+
+  let polling = false;
+  const poll = async () => {
+    if (!info || polling || stopped) return;
+    polling = true;
+    try {
+      const readings = await o.driver.readLive();
+      const now = Date.now();
+      for (const c of readings) {
+        o.hub.upsert({
+          key: `${o.cyclerId}/${c.channel}`,
+          cyclerId: o.cyclerId,
+          channel: c.channel,
+          state: c.state,
+          voltageV: c.voltageV,
+          currentA: c.currentA,
+          temperatureC: c.temperatureC,
+          stepIndex: c.stepIndex,
+          stepTimeS: c.stepTimeS,
+          cycle: c.cycle,
+          alarmCode: c.alarmCode,
+          lastSeq: c.lastSeq.toString(),
+          updatedAtMs: now,
+          ...o.annotate?.(o.cyclerId, c.channel),
+        });
+      }
+      liveListeners.forEach((fn) => fn(readings));
+    } catch (e) {
+      log.debug({ err: (e as Error).message }, "live poll failed");
+    } finally {
+      polling = false;
+    }
+  };
+  const beat = () => {
+    if (info && !stopped) o.driver.heartbeat().catch((e: Error) => log.debug({ err: e.message }, "heartbeat failed"));
+  };
+
+  void connect().then(() => {
+    if (stopped) return;
+    void poll();
+    beat();
+    timers.push(setInterval(() => void poll(), o.pollIntervalMs), setInterval(beat, o.heartbeatIntervalMs));
+  });
+
+  return {
+    cyclerId: o.cyclerId,
+    driver: o.driver,
+    info: () => info,
+    onLive: (fn) => void liveListeners.push(fn),
+    onConnected: (fn) => void connectedListeners.push(fn),
+    async stop() {
+      stopped = true;
+      abort.abort();
+      timers.forEach((t) => clearTimeout(t));
+      await o.driver.close();
+    },
+  };
+}
