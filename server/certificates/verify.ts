@@ -111,17 +111,22 @@ export class EmbeddedCertificateError extends Error {
  */
 export function extractEmbeddedCertificate(pdf: Buffer): string {
   const text = pdf.toString("latin1");
-  const marker = "/Type /EmbeddedFile\n";
-  const first = text.indexOf(marker);
+  const marker = /\/Type\s*\/EmbeddedFile\b/g;
+  const matches = [...text.matchAll(marker)];
+  const first = matches[0]?.index ?? -1;
   if (first < 0) throw new EmbeddedCertificateError("no embedded certificate (no /EmbeddedFile stream)");
-  if (text.indexOf(marker, first + 1) >= 0) throw new EmbeddedCertificateError("more than one embedded file; expected exactly one certificate");
+  if (matches.length > 1) throw new EmbeddedCertificateError("more than one embedded file; expected exactly one certificate");
   const dictStart = text.lastIndexOf(" obj", first);
-  const streamKeyword = text.indexOf("stream\n", first);
-  if (dictStart < 0 || streamKeyword < 0) throw new EmbeddedCertificateError("malformed embedded file object");
-  const dictionary = text.slice(dictStart, streamKeyword);
-  const length = Number(/\/Length (\d+)/.exec(dictionary)?.[1]);
+  const streamKeyword = /stream\r?\n/.exec(text.slice(first))?.index;
+  if (dictStart < 0 || streamKeyword === undefined) throw new EmbeddedCertificateError("malformed embedded file object");
+  const dictionary = text.slice(dictStart, first + streamKeyword);
+  const lengthEntry = /\/Length (\d+)(?: 0 R)?/.exec(dictionary);
+  // Tools that rewrite PDFs (qpdf, viewers) may store /Length as an indirect object.
+  const length = Number(
+    lengthEntry?.[0].endsWith(" R") ? new RegExp(`(?:^|\\n)${lengthEntry[1]} 0 obj\\s*(\\d+)\\s*endobj`).exec(text)?.[1] : lengthEntry?.[1],
+  );
   if (!Number.isInteger(length)) throw new EmbeddedCertificateError("embedded file stream has no /Length");
-  const dataStart = streamKeyword + "stream\n".length;
+  const dataStart = first + streamKeyword + (text.startsWith("stream\r\n", first + streamKeyword) ? 8 : 7);
   const data = pdf.subarray(dataStart, dataStart + length);
   if (data.length !== length) throw new EmbeddedCertificateError("embedded file stream is truncated");
   try {
