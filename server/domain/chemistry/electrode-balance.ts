@@ -8,8 +8,11 @@
  * Ageing (fractions of fresh values):
  *   - LLI removes lithium worth lli·Q (LLI expressed, as in Dubarry 2012, as a fraction of the fresh capacity);
  *   - LAM_NE / LAM_PE shrink Q_neg / Q_pos by lamNe / lamPe. Assumption: the lost material is delithiated
- *     (Dubarry's LAM_deNE / LAM_dePE), so LAM alone removes no lithium. LAM of lithiated material equals
- *     LAM_de plus the LLI of the lithium it held and is expressed through the lli parameter.
+ *     (Dubarry's LAM_deNE / LAM_dePE), i.e. lost with the composition of its delithiated end of the fresh window
+ *     (negative at x = neg0, positive at y = pos100), taking only that small residual lithium with it. The
+ *     delithiated end of the window is then unchanged, and LAM costs capacity only once the shrunken electrode
+ *     limits the other end — Dubarry's LAM_de signature. LAM of lithiated material equals LAM_de plus the LLI of
+ *     the lithium it held and is expressed through the lli parameter.
  * The aged window is where the equilibrium OCV (Tref, no hysteresis) reaches the cell's equilibrium limits,
  * with both stoichiometries kept in [0, 1]. If an electrode saturates first (e.g. the negative electrode full
  * after heavy LAM_NE — the lithium-plating-risk pattern), that end of the window is the saturation point.
@@ -94,7 +97,12 @@ export function electrodeBalance(chem: Chemistry, freshCapacityAh: number, agein
   const freshPosAh = freshCapacityAh / (w.pos0 - w.pos100);
   const negAh = freshNegAh * (1 - ageing.lamNe);
   const posAh = freshPosAh * (1 - ageing.lamPe);
-  const lithiumAh = w.neg100 * freshNegAh + w.pos100 * freshPosAh - ageing.lli * freshCapacityAh;
+  const lithiumAh =
+    w.neg100 * freshNegAh +
+    w.pos100 * freshPosAh -
+    ageing.lli * freshCapacityAh -
+    ageing.lamNe * freshNegAh * w.neg0 -
+    ageing.lamPe * freshPosAh * w.pos100;
 
   // Along the cell's line x(y) = (n_Li − y·Q_pos)/Q_neg; both stoichiometries in [0, 1] bound y.
   const yLo = Math.max(0, (lithiumAh - negAh) / posAh);
