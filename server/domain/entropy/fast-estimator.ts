@@ -23,7 +23,7 @@
  * Total ≈ 0.005–0.008 mV/K (1σ), so the ±0.02 mV/K target is met at ≈ 3σ. Residual correlation (model mismatch)
  * is accounted for by inflating σ with the AR(1) factor √((1+ρ)/(1−ρ)) of the residuals.
  */
-import { FitError, linearLeastSquares, type LinearFit } from "../fitting/least-squares.ts";
+import { FitError, ar1Inflation, linearLeastSquares, type LinearFit } from "../fitting/least-squares.ts";
 import { EntropyError, centredMovingAverage, mean, withEntropy, type DudtEstimate, type RelaxationTrace } from "./dudt.ts";
 
 export interface FastEstimatorOptions {
@@ -109,21 +109,4 @@ export function estimateDudtFast(trace: RelaxationTrace, what: string, options: 
     temperatureSwingK: swingK,
     durationS: trace.timeS[trace.timeS.length - 1] - trace.timeS[0],
   });
-}
-
-/**
- * Variance inflation for AR(1)-correlated residuals: (1 + ρ)/(1 − ρ) with ρ the lag-1 autocorrelation
- * (the effective-sample-size correction, e.g. Bayley & Hammersley 1946). White residuals give 1.
- */
-export function ar1Inflation(residuals: readonly number[]): number {
-  const n = residuals.length;
-  const m = mean(residuals);
-  let c0 = 0;
-  let c1 = 0;
-  for (let i = 0; i < n; i++) {
-    c0 += (residuals[i] - m) ** 2;
-    if (i > 0) c1 += (residuals[i] - m) * (residuals[i - 1] - m);
-  }
-  const rho = c0 > 0 ? Math.min(0.95, Math.max(0, c1 / c0)) : 0;
-  return (1 + rho) / (1 - rho);
 }

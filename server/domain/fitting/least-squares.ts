@@ -227,3 +227,20 @@ export function levenbergMarquardt(residual: (p: number[]) => number[], initial:
   }
   return { parameters: p, covariance, residuals: r, rss: cost, dof, iterations, atBound };
 }
+
+/**
+ * Variance inflation for AR(1)-correlated residuals: (1 + ρ)/(1 − ρ) with ρ the lag-1 autocorrelation
+ * (the effective-sample-size correction, e.g. Bayley & Hammersley 1946). White residuals give 1.
+ */
+export function ar1Inflation(residuals: readonly number[]): number {
+  const n = residuals.length;
+  const m = residuals.reduce((s, r) => s + r, 0) / n;
+  let c0 = 0;
+  let c1 = 0;
+  for (let i = 0; i < n; i++) {
+    c0 += (residuals[i] - m) ** 2;
+    if (i > 0) c1 += (residuals[i] - m) * (residuals[i - 1] - m);
+  }
+  const rho = c0 > 0 ? Math.min(0.95, Math.max(0, c1 / c0)) : 0;
+  return (1 + rho) / (1 - rho);
+}
