@@ -19,7 +19,7 @@ export interface CyclerContractHarness {
   advanceS(seconds: number): Promise<void>;
   /** the driver's request timeout [ms], so the suite can provoke a timeout */
   requestTimeoutMs: number;
-  /** the core's heartbeat watchdog timeout [ms wall time]; the suite needs it short (< 1 s) */
+  /** the core's heartbeat watchdog timeout [ms wall time], as asked of setup */
   watchdogMs: number;
   teardown(): Promise<void>;
 }
@@ -85,20 +85,24 @@ function expectContiguous(records: ChannelRecord[], afterSeq: bigint): void {
   records.forEach((r, i) => expect(r.seq, `record ${i}`).toBe(afterSeq + BigInt(i) + 1n));
 }
 
-export function cyclerDriverContract(name: string, setup: () => Promise<CyclerContractHarness>): void {
+/** setup starts a fresh core + front-end + driver (not yet connected); watchdogMs 0 = watchdog disabled. */
+export type CyclerContractSetup = (o: { watchdogMs: number }) => Promise<CyclerContractHarness>;
+
+export function cyclerDriverContract(name: string, setup: CyclerContractSetup): void {
   describe(`CyclerDriver contract: ${name}`, () => {
     let h: CyclerContractHarness;
     let info: CyclerInfo;
     const states: LinkState[] = [];
 
-    beforeEach(async () => {
-      h = await setup();
+    const start = async (watchdogMs: number) => {
+      h = await setup({ watchdogMs });
       states.length = 0;
       h.driver.on("state", (s) => states.push(s));
       info = await h.driver.connect();
-    });
+    };
+    beforeEach(() => start(0));
     afterEach(async () => {
-      await h.teardown();
+      await h?.teardown();
     });
 
     it("connect returns the instrument's identification and limits", () => {
@@ -172,6 +176,8 @@ export function cyclerDriverContract(name: string, setup: () => Promise<CyclerCo
     });
 
     it("heartbeat keeps the watchdog quiet; without it the running channel is brought to a safe rest", async () => {
+      await h.teardown();
+      await start(400);
       await h.driver.load(1, longProgram(info));
       await h.driver.command(1, "start");
       const until = Date.now() + h.watchdogMs * 3;
@@ -197,8 +203,8 @@ export function cyclerDriverContract(name: string, setup: () => Promise<CyclerCo
       expect(before.length).toBeGreaterThan(3);
 
       h.faults.dropped = true;
-      await expect(h.driver.readLive()).rejects.toBeInstanceOf(EquipmentError);
       await waitFor("link lost/degraded", () => states.find((s) => s.status !== "connected"));
+      await expect(h.driver.readLive()).rejects.toBeInstanceOf(EquipmentError);
       await h.advanceS(20); // the channel runs on while the link is down (DESIGN §4)
 
       h.faults.dropped = false;

@@ -1,0 +1,207 @@
+/**
+ * OPC UA front-end of the simulated cycler: builds the address space from the map (station-config/maps/opcua-cycler.yaml)
+ * and maps reads and method calls onto the protocol-free core (SimCyclerApi). Per-channel variables are pushed on
+ * change from a poll of the core; the bulk LiveValues variable is read from the core at request time.
+ */
+import { DataType, DataValue, StatusCodes, Variant, type UAObject, type UAVariable } from "node-opcua";
+import type { ChannelLive, ChannelRecord } from "../../server/domain/equipment/channel.ts";
+import { describeIssues, programSchema } from "../../server/domain/equipment/program.ts";
+import {
+  DEFAULT_OPCUA_CYCLER_MAP, forChannel, loadOpcuaCyclerMap, readField, type CyclerMethodAction, type OpcuaCyclerMap,
+} from "../../server/equipment/opcua/opcua-map.ts";
+import { SimRequestError, type LinkFaults, type SimCyclerApi } from "../cycler/sim-cycler-api.ts";
+import {
+  addMappedMethod, addMappedVariable, bindMappedMethod, doubleArray, fromUInt64, listen, startOpcuaServerShell, stringArray, toVariant,
+} from "./opcua-server-shell.ts";
+
+export interface OpcuaCyclerServerOptions {
+  cycler: SimCyclerApi;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 0 = ephemeral; the actual port is reported */
+  port?: number;
+  /** a parsed map or a path to one; default station-config/maps/opcua-cycler.yaml */
+  map?: OpcuaCyclerMap | string;
+  /** PKI folder; default a fresh temp folder, removed at stop */
+  pkiDir?: string;
+  /** shared, mutable link faults; default none */
+  faults?: LinkFaults;
+  /** wall-clock period of the core poll that pushes changed values [ms]; default 100 (10 Hz) */
+  pushIntervalMs?: number;
+  /** Identification.Manufacturer; default "AXVIAM (simulated)" */
+  manufacturer?: string;
+}
+
+export interface OpcuaSimServer {
+  endpointUrl: string;
+  port: number;
+  /** switch at run time: dropped, delayMs, corruptChannels */
+  faults: LinkFaults;
+  stop(): Promise<void>;
+}
+
+/** The most records one ReadRecords call returns. */
+export const MAX_RECORDS_PER_CALL = 1000;
+
+/** A corrupted channel as a broken front-end would serve it: NaN and far out-of-range raw values. */
+function corrupt(c: ChannelLive): ChannelLive {
+  return { ...c, voltageV: Number.NaN, currentA: 1e9, temperatureC: -1e6 };
+}
+
+function liveWithFaults(cycler: SimCyclerApi, faults: LinkFaults): ChannelLive[] {
+  return cycler.live().map((c) => (faults.corruptChannels.includes(c.channel) ? corrupt(c) : c));
+}
+
+function liveField(c: ChannelLive, field: string, stateCodes: readonly string[]): unknown {
+  return field === "stateCode" ? stateCodes.indexOf(c.state) : readField(c, field);
+}
+
+function recordsToDoubles(records: ChannelRecord[], columns: readonly string[], channel: number): Float64Array {
+  const out = new Float64Array(records.length * columns.length);
+  records.forEach((r, i) => {
+    if (r.seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new SimRequestError("bad-state", `channel ${channel}: record seq ${r.seq} exceeds 2^53`);
+    columns.forEach((col, j) => (out[i * columns.length + j] = Number(r[col as keyof ChannelRecord])));
+  });
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startOpcuaCyclerServer(o: OpcuaCyclerServerOptions): Promise<OpcuaSimServer> {
+  const map = typeof o.map === "object" ? o.map : await loadOpcuaCyclerMap(o.map ?? DEFAULT_OPCUA_CYCLER_MAP);
+  const host = o.host ?? "127.0.0.1";
+  const shell = await startOpcuaServerShell({ host, port: o.port ?? 0, namespaceUri: map.namespaceUri, productName: `${o.cycler.info().model} (simulated cycler)`, pkiDir: o.pkiDir, faults: o.faults });
+  try {
+    return await serve(o, map, host, shell);
+  } catch (err) {
+    await shell.stop();
+    throw err;
+  }
+}
+
+async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: string, shell: OpcuaServerShell): Promise<OpcuaSimServer> {
+  const { cycler } = o;
+  const info = cycler.info();
+  const { namespace, faults } = shell;
+  const addressSpace = shell.server.engine.addressSpace!;
+  const limits = info.limits as unknown as Record<string, unknown>;
+
+  const root = namespace.addObject({ organizedBy: addressSpace.rootFolder.objects, browseName: map.root.browseName, nodeId: `s=${map.root.nodeId}` });
+  const ident = namespace.addObject({ componentOf: root, browseName: map.identification.browseName, nodeId: `s=${map.identification.nodeId}` });
+  const identSource = { ...info, manufacturer: o.manufacturer ?? "AXVIAM (simulated)" };
+  const identVars = new Map<string, UAVariable>();
+  for (const v of map.identification.variables) {
+    const value = readField(identSource, v.field);
+    if (value === undefined && v.optional) continue;
+    if (value === undefined) throw new Error(`opcua cycler map: identification ${v.browseName} has no value for field "${v.field}"`);
+    identVars.set(v.field, addMappedVariable(namespace, ident, map.identification.nodeId, v, limits, value));
+  }
+
+  const live0 = cycler.live();
+  const channelVars: { variable: UAVariable; field: string; dataType: (typeof map.channels.variables)[number]["dataType"]; last: unknown }[][] = [];
+  for (const c of live0) {
+    const objectId = forChannel(map.channels.nodeId, c.channel, info.channelCount);
+    const obj: UAObject = namespace.addObject({ componentOf: root, browseName: forChannel(map.channels.browseName, c.channel, info.channelCount), nodeId: `s=${objectId}` });
+    channelVars.push(
+      map.channels.variables.map((v) => {
+        const value = liveField(c, v.field, map.stateCodes);
+        return { variable: addMappedVariable(namespace, obj, objectId, v, limits, value), field: v.field, dataType: v.dataType, last: value };
+      }),
+    );
+  }
+
+  // Bulk variables are refreshed from the core on each read (refreshFunc), so one Read sees the core's current values;
+  // subscriptions to them sample at an explicit interval (a getter without one may publish nothing, node-opcua #1133).
+  const bulk = (nodeId: string, browseName: string, dataType: DataType, make: (live: ChannelLive[]) => Variant) =>
+    namespace.addVariable({
+      componentOf: root,
+      browseName,
+      nodeId: `s=${nodeId}`,
+      dataType,
+      valueRank: 1,
+      minimumSamplingInterval: 100,
+      value: {
+        refreshFunc(callback: (err: Error | null, dataValue?: DataValue) => void) {
+          sleep(faults.delayMs).then(() => {
+            if (faults.dropped) return callback(new Error("link dropped"));
+            callback(null, new DataValue({ value: make(liveWithFaults(cycler, faults)), statusCode: StatusCodes.Good, sourceTimestamp: new Date() }));
+          }, callback);
+        },
+      },
+    });
+  const columns = map.live.columns;
+  bulk(map.live.values.nodeId, map.live.values.browseName, DataType.Double, (live) =>
+    doubleArray(live.flatMap((c) => columns.map((col) => Number(liveField(c, col, map.stateCodes))))),
+  );
+  bulk(map.live.programIds.nodeId, map.live.programIds.browseName, DataType.String, (live) => stringArray(live.map((c) => c.programId)));
+
+  const channelArg = (args: Variant[]) => Number(args[0].value);
+  const handlers: Record<CyclerMethodAction, (args: Variant[]) => Variant[]> = {
+    load: (args) => {
+      const channel = channelArg(args);
+      let json: unknown;
+      try {
+        json = JSON.parse(String(args[1].value));
+      } catch (err) {
+        throw new SimRequestError("bad-program", `channel ${channel}: ProgramJson is not JSON (${(err as Error).message})`);
+      }
+      const parsed = programSchema.safeParse(json);
+      if (!parsed.success) throw new SimRequestError("bad-program", `channel ${channel}: invalid program\n${describeIssues(parsed.error.issues, "program")}`);
+      cycler.load(channel, parsed.data);
+      return [];
+    },
+    start: (args) => (cycler.command(channelArg(args), "start"), []),
+    pause: (args) => (cycler.command(channelArg(args), "pause"), []),
+    resume: (args) => (cycler.command(channelArg(args), "resume"), []),
+    stop: (args) => (cycler.command(channelArg(args), "stop"), []),
+    "ack-fault": (args) => (cycler.command(channelArg(args), "ack-fault"), []),
+    "read-records": (args) => {
+      const channel = channelArg(args);
+      const max = Math.min(Number(args[2].value), MAX_RECORDS_PER_CALL);
+      const records = cycler.records(channel, fromUInt64(args[1].value), max);
+      return [stringArray([...map.records.columns]), doubleArray(recordsToDoubles(records, map.records.columns, channel))];
+    },
+    heartbeat: () => (cycler.heartbeat(), []),
+  };
+  for (const m of map.methods) {
+    bindMappedMethod(addMappedMethod(namespace, root, map.root.nodeId, m), faults, handlers[m.action]);
+  }
+
+  await listen(shell, host);
+
+  let busy = false;
+  let lastBootId = info.bootId;
+  const push = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await shell.applyLinkFaults();
+      const bootId = cycler.info().bootId;
+      if (bootId !== lastBootId) identVars.get("bootId")?.setValueFromSource(toVariant("UInt32", bootId));
+      lastBootId = bootId;
+      liveWithFaults(cycler, faults).forEach((c, i) =>
+        channelVars[i].forEach((cv) => {
+          const value = liveField(c, cv.field, map.stateCodes);
+          if (Object.is(value, cv.last)) return;
+          cv.last = value;
+          cv.variable.setValueFromSource(toVariant(cv.dataType, value));
+        }),
+      );
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void push(), o.pushIntervalMs ?? 100);
+
+  return {
+    endpointUrl: shell.endpointUrl,
+    port: shell.port,
+    faults,
+    async stop() {
+      clearInterval(timer);
+      while (busy) await sleep(5);
+      await shell.stop();
+    },
+  };
+}
+
