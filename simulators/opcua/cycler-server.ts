@@ -12,6 +12,7 @@ import {
 import { SimRequestError, type LinkFaults, type SimCyclerApi } from "../cycler/sim-cycler-api.ts";
 import {
   addMappedMethod, addMappedVariable, bindMappedMethod, doubleArray, fromUInt64, listen, startOpcuaServerShell, stringArray, toVariant,
+  type OpcuaServerShell,
 } from "./opcua-server-shell.ts";
 
 export interface OpcuaCyclerServerOptions {
