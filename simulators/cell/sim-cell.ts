@@ -230,8 +230,12 @@ export function createCell(spec: CellSpec): SimCell {
       const r2Ohm = r2RefOhm * factor;
       const v1EndV = currentA * r1Ohm;
       const v2EndV = currentA * r2Ohm;
-      const x = x0 + soc * dx;
-      const y = y0 + soc * dy;
+      const storedCurrentA = (currentA > 0 ? currentA * (1 - CHARGE_SIDE_REACTION_FRACTION) : currentA) - spec.leakCurrentA;
+      const socStep = (storedCurrentA * dtS) / 3600 / capacityAh;
+      // reversible heat at the step's mid-point SOC: exact enough for hour-long steps where dU/dT changes
+      const socMid = soc + socStep / 2;
+      const x = x0 + socMid * dx;
+      const y = y0 + socMid * dy;
 
       const jouleW =
         currentA * currentA * r0RefOhm * factor +
@@ -251,8 +255,7 @@ export function createCell(spec: CellSpec): SimCell {
         hysteresisState = target + (hysteresisState - target) * switched;
       }
 
-      const storedCurrentA = (currentA > 0 ? currentA * (1 - CHARGE_SIDE_REACTION_FRACTION) : currentA) - spec.leakCurrentA;
-      soc += (storedCurrentA * dtS) / 3600 / capacityAh;
+      soc += socStep;
       stale = true;
     },
 
