@@ -174,7 +174,16 @@ export function createCell(spec: CellSpec): SimCell {
   let openCircuitV = 0;
   let r0Ohm = r0RefOhm;
 
-  const arrhenius = (tC: number): number => Math.exp(activationK * (1 / (tC + KELVIN_OFFSET) - 1 / referenceK));
+  // memoised: voltageAt() after advance() and the next advance() ask for the same temperature
+  let arrheniusTemperatureC = Number.NaN;
+  let arrheniusFactor = 1;
+  const arrhenius = (tC: number): number => {
+    if (tC !== arrheniusTemperatureC) {
+      arrheniusTemperatureC = tC;
+      arrheniusFactor = Math.exp(activationK * (1 / (tC + KELVIN_OFFSET) - 1 / referenceK));
+    }
+    return arrheniusFactor;
+  };
   const dudtVPerK = (x: number, y: number): number =>
     (lookup(tables.posDudtMvPerK, y) - lookup(tables.negDudtMvPerK, x)) * 1e-3;
   const hysteresisV = (): number => (hasHysteresis ? hysteresisState * chem.hysteresisHalfWidthV(soc) : 0);
