@@ -92,8 +92,10 @@ export class OpcuaLink {
     const abort = () => void client.disconnect().catch(() => undefined);
     signal?.addEventListener("abort", abort, { once: true });
     try {
-      await this.within(client.connect(this.o.endpointUrl), "connect");
-      const session = await this.within(client.createSession(), "create session");
+      // the first connect may generate the client certificate: give it more than one request's time
+      const connectTimeoutMs = Math.max(this.requestTimeoutMs, 10_000);
+      await this.within(client.connect(this.o.endpointUrl), "connect", connectTimeoutMs);
+      const session = await this.within(client.createSession(), "create session", connectTimeoutMs);
       const namespaces = await this.within(session.readNamespaceArray(), "read namespace array");
       this.namespaceIndex = namespaces.indexOf(this.o.namespaceUri);
       if (this.namespaceIndex < 0) throw new EquipmentError("protocol", `${this.o.equipmentId}: server at ${this.o.endpointUrl} has no namespace ${this.o.namespaceUri}`, this.o.equipmentId);
@@ -151,12 +153,12 @@ export class OpcuaLink {
     }
   }
 
-  private within<T>(p: Promise<T>, what: string): Promise<T> {
+  private within<T>(p: Promise<T>, what: string, timeoutMs = this.requestTimeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new EquipmentError("timeout", `${this.o.equipmentId}: ${what} took longer than ${this.requestTimeoutMs} ms`, this.o.equipmentId)),
-        this.requestTimeoutMs,
+        () => reject(new EquipmentError("timeout", `${this.o.equipmentId}: ${what} took longer than ${timeoutMs} ms`, this.o.equipmentId)),
+        timeoutMs,
       );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
