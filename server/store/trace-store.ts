@@ -1,0 +1,121 @@
+/**
+ * Append-only run traces: one CSV per run in Battery Data Format column style (DESIGN §8), flushed in batches.
+ * The trace is the source of truth for which records the station holds: on reopen its last complete line gives the
+ * last sequence number, a torn last line (power loss, SIGKILL mid-write) is cut off, and records at or below that
+ * sequence number are never written twice.
+ */
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import path from "node:path";
+import type { ChannelRecord } from "../domain/equipment/channel.ts";
+
+/** Column headers: BDF names with units, then the station's own columns. */
+export const TRACE_COLUMNS = [
+  "Record Index / 1",
+  "Unix Time / s",
+  "Test Time / s",
+  "Phase Index / 1",
+  "Step Count / 1",
+  "Cycle Count / 1",
+  "Voltage / V",
+  "Current / A",
+  "Temperature / degC",
+  "Charging Capacity / Ah",
+  "Discharging Capacity / Ah",
+  "Charging Energy / Wh",
+  "Discharging Energy / Wh",
+  "Flags / 1",
+] as const;
+
+/** A record as the station keeps it: the cycler's record plus which phase (program) of the recipe it belongs to. */
+export interface TraceRecord extends ChannelRecord {
+  phaseIndex: number;
+}
+
+const HEADER = `${TRACE_COLUMNS.join(",")}\n`;
+
+function toLine(r: TraceRecord): string {
+  return [
+    r.seq.toString(), r.unixTimeS.toFixed(3), r.testTimeS.toFixed(3), r.phaseIndex, r.stepIndex, r.cycle,
+    r.voltageV.toFixed(5), r.currentA.toFixed(5), r.temperatureC.toFixed(2),
+    r.chargeAh.toFixed(6), r.dischargeAh.toFixed(6), r.chargeWh.toFixed(6), r.dischargeWh.toFixed(6), r.flags,
+  ].join(",");
+}
+
+export class TraceFormatError extends Error {
+  constructor(readonly file: string, readonly line: number, reason: string) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = "TraceFormatError";
+  }
+}
+
+function parseLine(line: string, file: string, lineNo: number): TraceRecord {
+  const f = line.split(",");
+  if (f.length !== TRACE_COLUMNS.length) throw new TraceFormatError(file, lineNo, `expected ${TRACE_COLUMNS.length} columns, found ${f.length}`);
+  const n = f.map(Number);
+  if (n.some((x, i) => i > 0 && !Number.isFinite(x))) throw new TraceFormatError(file, lineNo, "non-numeric value");
+  return {
+    seq: BigInt(f[0]), unixTimeS: n[1], testTimeS: n[2], phaseIndex: n[3], stepIndex: n[4], cycle: n[5],
+    voltageV: n[6], currentA: n[7], temperatureC: n[8], chargeAh: n[9], dischargeAh: n[10], chargeWh: n[11], dischargeWh: n[12], flags: n[13],
+  };
+}
+
+export interface TraceWriter {
+  readonly file: string;
+  /** sequence number of the last record on disk (-1n when none) */
+  lastSeq(): bigint;
+  /** appends the records newer than lastSeq(), in one write; returns how many were new */
+  append(records: TraceRecord[]): number;
+  close(): void;
+}
+
+/** Opens (or creates) a trace for appending, repairing a torn last line first. */
+export function openTrace(file: string): TraceWriter {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fresh = !existsSync(file);
+  const fd = openSync(file, fresh ? "w+" : "r+");
+  let size = fstatSync(fd).size;
+  let last = -1n;
+  if (fresh || size === 0) {
+    writeSync(fd, HEADER, 0);
+    size = Buffer.byteLength(HEADER);
+  } else {
+    // Read the tail only: the last complete line holds the last sequence number.
+    const tailLen = Math.min(size, 64 * 1024);
+    const buf = Buffer.alloc(tailLen);
+    readSync(fd, buf, 0, tailLen, size - tailLen);
+    const tail = buf.toString("utf8");
+    const end = tail.lastIndexOf("\n");
+    if (end < 0) throw new TraceFormatError(file, 0, "no complete line in the last 64 KiB");
+    if (end !== tail.length - 1) {
+      size = size - tailLen + end + 1;
+      ftruncateSync(fd, size); // torn write: drop the partial line
+    }
+    const lines = tail.slice(0, end).split("\n");
+    const lastLine = lines[lines.length - 1];
+    if (lastLine !== HEADER.trimEnd()) last = BigInt(lastLine.slice(0, lastLine.indexOf(",")));
+  }
+  let position = size;
+  return {
+    file,
+    lastSeq: () => last,
+    append(records) {
+      const fresh = records.filter((r) => r.seq > last);
+      if (fresh.length === 0) return 0;
+      const text = `${fresh.map(toLine).join("\n")}\n`;
+      position += writeSync(fd, text, position);
+      last = fresh[fresh.length - 1].seq;
+      return fresh.length;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Reads a whole trace back (analysis, export). */
+export function readTrace(file: string): TraceRecord[] {
+  const text = readFileSync(file, "utf8");
+  const lines = text.split("\n");
+  if (lines[0] !== HEADER.trimEnd()) throw new TraceFormatError(file, 1, "not an AXVIAM trace header");
+  const out: TraceRecord[] = [];
+  for (let i = 1; i < lines.length; i++) if (lines[i] !== "") out.push(parseLine(lines[i], file, i + 1));
+  return out;
+}
