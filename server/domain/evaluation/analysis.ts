@@ -83,6 +83,8 @@ export interface LogEvaluation {
   averageEfficiencyKmPerKwh?: number;
   capacityAh?: Estimate;
   energyCapacityKwh?: Estimate;
+  /** the per-segment values behind the capacity estimates, at each segment's end */
+  capacityPoints: { timeS: number; capacityAh?: number; energyCapacityKwh: number }[];
   ratedCapacityAh?: number;
   ratedEnergyKwh?: number;
   soh?: { value: number; standardError?: number; basis: "Ah" | "kWh" };
@@ -132,12 +134,19 @@ export function evaluateVehicle(logs: readonly BmsLog[], options: AnalysisOption
   const qualifies = (start?: number, end?: number) =>
     start !== undefined && end !== undefined && Math.abs(end - start) >= options.minDeltaSocPct;
   const socFraction = (start: number, end: number) => Math.abs(end - start) / 100;
-  const counted = segments.filter((s) => qualifies(s.startSocPct, s.endSocPct));
-  const capacityAh = estimate(counted.map((s) => Math.abs(s.chargeAh) / socFraction(s.startSocPct!, s.endSocPct!)));
-  const energyCapacityKwh = estimate([
-    ...counted.map((s) => s.throughputEnergyKwh / socFraction(s.startSocPct!, s.endSocPct!)),
-    ...sessions.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => s.energyKwh / socFraction(s.startSocPct, s.endSocPct)),
-  ]);
+  const capacityPoints: LogEvaluation["capacityPoints"] = [
+    ...segments.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => ({
+      timeS: s.endTimeS,
+      capacityAh: Math.abs(s.chargeAh) / socFraction(s.startSocPct!, s.endSocPct!),
+      energyCapacityKwh: s.throughputEnergyKwh / socFraction(s.startSocPct!, s.endSocPct!),
+    })),
+    ...sessions.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => ({
+      timeS: s.endTimeS,
+      energyCapacityKwh: s.energyKwh / socFraction(s.startSocPct, s.endSocPct),
+    })),
+  ].sort((a, b) => a.timeS - b.timeS);
+  const capacityAh = estimate(capacityPoints.flatMap((p) => (p.capacityAh === undefined ? [] : [p.capacityAh])));
+  const energyCapacityKwh = estimate(capacityPoints.map((p) => p.energyCapacityKwh));
 
   const soh = stateOfHealth(capacityAh, energyCapacityKwh, ratedCapacityAh, ratedEnergyKwh);
   const remainingCapacityKwh = energyCapacityKwh?.value;
@@ -155,6 +164,7 @@ export function evaluateVehicle(logs: readonly BmsLog[], options: AnalysisOption
     averageEfficiencyKmPerKwh: averageEfficiencyWhPerKm ? 1000 / averageEfficiencyWhPerKm : undefined,
     capacityAh,
     energyCapacityKwh,
+    capacityPoints,
     ratedCapacityAh,
     ratedEnergyKwh,
     soh,
