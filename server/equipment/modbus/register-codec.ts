@@ -4,7 +4,7 @@
  * Decoding never turns a raw value outside its field's valid range (sentinels such as 0x7FFFFFFF, impossible
  * voltages) into a number: it throws RegisterDecodeError naming the field.
  */
-import type { ChannelCommand, ChannelLive, ChannelRecord, ChannelState } from "../../domain/equipment/channel.ts";
+import { ALARM_CODES, type ChannelCommand, type ChannelLive, type ChannelRecord, type ChannelState } from "../../domain/equipment/channel.ts";
 import { describeIssues, programSchema, type End, type Program, type Step } from "../../domain/equipment/program.ts";
 import type { CyclerInfo } from "../cycler-driver.ts";
 import { blockUsedSize, field, group, type RegisterBlock, type RegisterField, type RegisterMap } from "./register-map.ts";
@@ -285,24 +285,42 @@ export function corruptLiveBlock(map: RegisterMap, words: MutableWords, at: numb
   }
 }
 
-export function decodeLiveBlock(map: RegisterMap, words: Words, at: number, path: string): LiveBlock {
+/**
+ * Decode one live block. A field whose raw value is outside its valid range does not fail the whole read (the
+ * other channels are fine): it reads as NaN, the channel's alarmCode becomes invalidReading and `invalid` lists
+ * what was wrong, so no corrupt value ever travels on as a plausible number.
+ */
+export function decodeLiveBlock(map: RegisterMap, words: Words, at: number, path: string): { live: LiveBlock; invalid: string[] } {
   const r = reader(words, at, map.input.live.fields, path);
-  return {
+  const invalid: string[] = [];
+  const guard = <T>(read: () => T, fallback: T): T => {
+    try {
+      return read();
+    } catch (e) {
+      if (!(e instanceof RegisterDecodeError)) throw e;
+      invalid.push(e.message);
+      return fallback;
+    }
+  };
+  const num = (n: string) => guard(() => r.num(n), Number.NaN);
+  const live: LiveBlock = {
     channel: r.num("channel"),
-    state: r.enumName<ChannelState>("state"),
-    alarmCode: r.num("alarmCode"),
-    voltageV: r.num("voltageV"),
-    currentA: r.num("currentA"),
-    temperatureC: r.num("temperatureC"),
-    stepCapacityAh: r.num("stepCapacityAh"),
-    stepEnergyWh: r.num("stepEnergyWh"),
-    stepIndex: r.num("stepIndex"),
-    stepTimeS: r.num("stepTimeS"),
-    testTimeS: r.num("testTimeS"),
-    cycle: r.num("cycle"),
+    state: guard(() => r.enumName<ChannelState>("state"), "offline"),
+    alarmCode: num("alarmCode"),
+    voltageV: num("voltageV"),
+    currentA: num("currentA"),
+    temperatureC: num("temperatureC"),
+    stepCapacityAh: num("stepCapacityAh"),
+    stepEnergyWh: num("stepEnergyWh"),
+    stepIndex: num("stepIndex"),
+    stepTimeS: num("stepTimeS"),
+    testTimeS: num("testTimeS"),
+    cycle: num("cycle"),
     lastSeq: r.big("lastSeq"),
     programIdCrc32: r.num("programIdCrc32"),
   };
+  if (invalid.length > 0) live.alarmCode = ALARM_CODES.invalidReading;
+  return { live, invalid };
 }
 
 export function encodeProgramIdBlock(map: RegisterMap, programId: string, words: MutableWords, at: number): void {
