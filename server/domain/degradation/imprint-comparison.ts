@@ -2,14 +2,14 @@
  * Second-life measurement against the cell's own imprint (DESIGN §6, §7): the change of each figure and curve.
  * Figures present on only one side are left out rather than guessed.
  */
-import type { Estimate } from "./mode-fit.ts";
+import type { Measured } from "../imprint/measured.ts";
 import { ratio } from "./soh.ts";
 
 /** The imprint figures second-life grading compares against (a subset of the factory imprint). */
 export interface ImprintBaseline {
-  capacityAh?: Estimate;
-  dcirMilliohm?: Estimate;
-  kValueMvPerDay?: Estimate;
+  capacityAh?: Measured;
+  dcirMilliohm?: Measured;
+  kValueMvPerDay?: Measured;
   /** dQ/dV peak positions [V], as found by the imprint's ICA */
   icaPeaksV?: number[];
   /** entropy signature: dU/dT at SOC points */
@@ -17,19 +17,19 @@ export interface ImprintBaseline {
 }
 
 export interface SecondLifeFigures {
-  capacityAh?: Estimate;
-  dcirMilliohm?: Estimate;
-  kValueMvPerDay?: Estimate;
+  capacityAh?: Measured;
+  dcirMilliohm?: Measured;
+  kValueMvPerDay?: Measured;
   icaPeaksV?: number[];
   entropyProfile?: { soc: number; dudtMvPerK: number; dudtUncertaintyMvPerK: number }[];
 }
 
 export interface ImprintComparison {
   /** 1 − Q/Q_imprint */
-  capacityFade?: Estimate;
+  capacityFade?: Measured;
   /** R/R_imprint − 1 */
-  dcirIncrease?: Estimate;
-  kValueChangeMvPerDay?: Estimate;
+  dcirIncrease?: Measured;
+  kValueChangeMvPerDay?: Measured;
   /** each imprint peak matched to the nearest second-life peak within maxPeakShiftV: shift [mV] */
   icaPeakShifts?: { imprintV: number; nowV: number; shiftMv: number }[];
   /** dU/dT now minus imprint, at the imprint's SOC points (second-life profile interpolated linearly in SOC) */

@@ -14,6 +14,7 @@
  */
 import type { Chemistry } from "../chemistry/chemistry.ts";
 import { dudtAtSoc, electrodeBalance, ocvAtSoc, type ElectrodeBalance } from "../chemistry/electrode-balance.ts";
+import type { Measured } from "../imprint/measured.ts";
 import { ar1Inflation, levenbergMarquardt, type NonlinearFit } from "../fitting/least-squares.ts";
 
 export interface OcvPoint {
@@ -40,20 +41,14 @@ export interface ModeFitInput {
   dudt?: readonly DudtPoint[];
 }
 
-export interface Estimate {
-  value: number;
-  /** standard uncertainty (k = 1) */
-  uncertainty: number;
-}
-
 export interface ModeFit {
-  lli: Estimate;
-  lamNe: Estimate;
-  lamPe: Estimate;
+  lli: Measured;
+  lamNe: Measured;
+  lamPe: Measured;
   /** charge between the full-charge state (OCV at the upper limit) and the start of the curve [Ah] */
-  startOffsetAh: Estimate;
+  startOffsetAh: Measured;
   /** constant overpotential of the loaded points [V] */
-  overpotentialV: Estimate;
+  overpotentialV: Measured;
   /** equilibrium capacity of the fitted balance [Ah] */
   capacityAh: number;
   balance: ElectrodeBalance;

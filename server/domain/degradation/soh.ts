@@ -6,24 +6,24 @@
  * - by resistance: growth g = R / R_ref − 1 and SOH_R = 1 − g / g_EOL, g_EOL the end-of-life growth
  *   (commonly 100 %: resistance doubled, e.g. IEC 61960-style end-of-life criteria used in second-life studies).
  */
-import type { Estimate } from "./mode-fit.ts";
+import type { Measured } from "../imprint/measured.ts";
 
-export function ratio(numerator: Estimate, denominator: Estimate): Estimate {
+export function ratio(numerator: Measured, denominator: Measured): Measured {
   const value = numerator.value / denominator.value;
   return { value, uncertainty: Math.abs(value) * Math.hypot(numerator.uncertainty / numerator.value, denominator.uncertainty / denominator.value) };
 }
 
-export function sohByCapacity(capacityAh: Estimate, referenceCapacityAh: Estimate): Estimate {
+export function sohByCapacity(capacityAh: Measured, referenceCapacityAh: Measured): Measured {
   return ratio(capacityAh, referenceCapacityAh);
 }
 
 export interface ResistanceHealth {
   /** R / R_ref − 1 (0.3 = +30 %) */
-  resistanceGrowth: Estimate;
-  sohResistance: Estimate;
+  resistanceGrowth: Measured;
+  sohResistance: Measured;
 }
 
-export function sohByResistance(dcirMilliohm: Estimate, referenceDcirMilliohm: Estimate, endOfLifeGrowth = 1): ResistanceHealth {
+export function sohByResistance(dcirMilliohm: Measured, referenceDcirMilliohm: Measured, endOfLifeGrowth = 1): ResistanceHealth {
   const r = ratio(dcirMilliohm, referenceDcirMilliohm);
   return {
     resistanceGrowth: { value: r.value - 1, uncertainty: r.uncertainty },

@@ -5,6 +5,7 @@
  * percentages, which on an aged cell would land elsewhere.
  */
 import type { ChannelRecord } from "../equipment/channel.ts";
+import { throughput } from "../imprint/capacity.ts";
 import { EntropyError, restTrace, type DudtEstimate, type EntropyMethod } from "./dudt.ts";
 import { estimateDudtFast, type FastEstimatorOptions } from "./fast-estimator.ts";
 import { estimateDudtPotentiometric, type PotentiometricOptions } from "./potentiometric-reference.ts";
@@ -36,19 +37,6 @@ export interface EntropyProfileOptions {
   potentiometric?: PotentiometricOptions;
 }
 
-/**
- * Net charge removed by a run of records [Ah]: the per-step counters (dischargeAh − chargeAh) reset at each step
- * start, so each contiguous step contributes its last record's value.
- */
-export function netDischargeAh(records: readonly ChannelRecord[]): number {
-  let total = 0;
-  records.forEach((r, i) => {
-    const next = records[i + 1];
-    if (!next || next.stepIndex !== r.stepIndex || next.cycle !== r.cycle) total += r.dischargeAh - r.chargeAh;
-  });
-  return total;
-}
-
 export function entropyProfile(segments: readonly (readonly ChannelRecord[])[], options: EntropyProfileOptions): EntropyProfile {
   if (segments.length === 0) throw new EntropyError("entropy profile: no entropy segments");
   if (!(options.capacityAh > 0)) throw new EntropyError(`entropy profile: capacity ${options.capacityAh} Ah is not positive`);
@@ -57,7 +45,8 @@ export function entropyProfile(segments: readonly (readonly ChannelRecord[])[], 
   const points = segments.map((records, k) => {
     const what = `entropy segment ${k + 1} of ${segments.length}`;
     if (records.length === 0) throw new EntropyError(`${what}: no records`);
-    dischargedAh += netDischargeAh(records);
+    const moved = throughput(records);
+    dischargedAh += moved.dischargeAh - moved.chargeAh;
     equipmentTimeS += records[records.length - 1].testTimeS - records[0].testTimeS;
     const trace = restTrace(records, options.restCurrentA ?? 1e-3, what);
     const estimate =

@@ -24,6 +24,8 @@
  * is accounted for by inflating σ with the AR(1) factor √((1+ρ)/(1−ρ)) of the residuals.
  */
 import { FitError, ar1Inflation, linearLeastSquares, type LinearFit } from "../fitting/least-squares.ts";
+/** Kept exported here too: imprint/self-discharge.ts imports it from this module (it now lives in fitting/). */
+export { ar1Inflation } from "../fitting/least-squares.ts";
 import { EntropyError, centredMovingAverage, mean, withEntropy, type DudtEstimate, type RelaxationTrace } from "./dudt.ts";
 
 export interface FastEstimatorOptions {

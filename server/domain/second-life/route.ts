@@ -3,16 +3,16 @@
  * failure forces recycle), then the confidence screen (any failure sends the cell to re-test instead of a route
  * its figures may not deserve), then the routes in order (the first whose conditions all pass).
  */
-import type { Estimate } from "../degradation/mode-fit.ts";
+import type { Measured } from "../imprint/measured.ts";
 import type { RoutingRules } from "./routing-rules.schema.ts";
 
 /** The figures routing looks at; optional ones that are missing are reported, never assumed healthy. */
 export interface RoutingFigures {
-  sohCapacity: Estimate;
-  resistanceGrowth: Estimate;
+  sohCapacity: Measured;
+  resistanceGrowth: Measured;
   /** potentiostatic hold current [µA]; missing = not measured */
-  selfDischargeMicroA?: Estimate;
-  modes?: { lli: Estimate; lamNe: Estimate; lamPe: Estimate; negStoichiometryAtFull: number };
+  selfDischargeMicroA?: Measured;
+  modes?: { lli: Measured; lamNe: Measured; lamPe: Measured; negStoichiometryAtFull: number };
   /** largest dU/dT uncertainty of the entropy profile [mV/K] */
   maxDudtUncertaintyMvPerK?: number;
 }
