@@ -13,7 +13,8 @@
  *     predicted time to reach it, tHit, limits the sub-step to tHit/2 while tHit > H_FINE, then to just past tHit.
  *     The threshold is approached geometrically and crossed within a sub-step of ≤ H_FINE, so an end fires within
  *     ~|dq/dt|·H_FINE of its value instead of up to a logging interval late.
- *  4. ΔV / ΔI logging: a sub-step changes V (I) by at most deltaV (deltaI), so those records are not late either.
+ *  4. ΔV / ΔI logging: the next ΔV (ΔI) record threshold, last logged value ± delta, is approached the same way,
+ *     so those records are not late either.
  *  5. Voltage- and power-controlled current (cv, cccv in CV, cp, power pulses) is re-solved at every sub-step start
  *     and held at the trapezoidal estimate I₀ + ½·(dI/dt)·h; h is limited to a 5 % change of I per sub-step.
  *  At rest all these rates are small, so sub-steps grow to the logging interval; outside a program the cell rests in
@@ -456,11 +457,11 @@ export class ChannelExecutor {
       if (s.mode === "cccv" && Math.abs(this.currentA) >= Math.abs(s.currentA)) {
         soft = Math.min(soft, approach(v, this.rateV, s.voltageV, s.currentA > 0));
       }
-      if (this.rateV !== 0) soft = Math.min(soft, s.deltaV / Math.abs(this.rateV));
-      if (this.rateI !== 0) {
-        soft = Math.min(soft, s.deltaI / Math.abs(this.rateI));
-        if (this.isResolvedCurrent()) soft = Math.min(soft, (MAX_REL_DI * absI) / Math.abs(this.rateI));
+      if (s.deltaV !== Infinity) soft = Math.min(soft, approach(v, this.rateV, this.lastLogV + (this.rateV >= 0 ? s.deltaV : -s.deltaV), this.rateV >= 0));
+      if (s.deltaI !== Infinity) {
+        soft = Math.min(soft, approach(this.currentA, this.rateI, this.lastLogI + (this.rateI >= 0 ? s.deltaI : -s.deltaI), this.rateI >= 0));
       }
+      if (this.rateI !== 0 && this.isResolvedCurrent()) soft = Math.min(soft, (MAX_REL_DI * absI) / Math.abs(this.rateI));
     }
     if (soft < H_MIN) soft = H_MIN;
     if (soft < hard) {
