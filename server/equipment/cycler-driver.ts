@@ -56,11 +56,22 @@ export interface ChamberReading {
   alarmCode: number;
 }
 
+export interface ChamberProfilePoint {
+  setpointC: number;
+  holdMin: number;
+}
+
 export interface ChamberDriver {
   connect(signal?: AbortSignal): Promise<ChamberInfo>;
   read(): Promise<ChamberReading>;
   /** ramp rate in K/min; omitted = as fast as the chamber can */
   setpoint(celsius: number, rampKPerMin?: number): Promise<void>;
+  /**
+   * Run a temperature profile autonomously (like a programmable chamber): each setpoint is approached at the
+   * chamber's maximum ramp and held for holdMin minutes of equipment time; the last one is held afterwards.
+   * Starting a profile replaces any running one; setpoint() cancels it.
+   */
+  profile(points: ChamberProfilePoint[]): Promise<void>;
   close(): Promise<void>;
   on(event: "state", fn: (s: LinkState) => void): void;
 }

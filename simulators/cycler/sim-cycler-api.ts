@@ -47,4 +47,6 @@ export interface SimChamberApi {
   read(): import("../../server/equipment/cycler-driver.ts").ChamberReading;
   /** ramp rate [K/min]; omitted = the chamber's maximum ramp rate */
   setpoint(celsius: number, rampKPerMin?: number): void;
+  /** run a setpoint profile in simulated time (see ChamberDriver.profile); setpoint() cancels it */
+  profile(points: import("../../server/equipment/cycler-driver.ts").ChamberProfilePoint[]): void;
 }
