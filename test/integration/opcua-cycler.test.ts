@@ -7,6 +7,9 @@ import { createOpcuaCyclerDriver } from "../../server/equipment/opcua/opcua-cycl
 import { startOpcuaCyclerServer } from "../../simulators/opcua/cycler-server.ts";
 import { cyclerDriverContract } from "../equipment/cycler-driver.contract.ts";
 import { createFakeSimCycler } from "../equipment/fake-sim-cycler.ts";
+import { newLot } from "../../simulators/cell/population.ts";
+import { createSimCycler } from "../../simulators/cycler/sim-cycler.ts";
+import type { SimCyclerApi } from "../../simulators/cycler/sim-cycler-api.ts";
 
 let pki: string;
 beforeAll(async () => {
@@ -17,8 +20,7 @@ afterAll(async () => {
   await rm(pki, { recursive: true, force: true });
 });
 
-cyclerDriverContract("opcua", async ({ watchdogMs }) => {
-  const sim = createFakeSimCycler({ channelCount: 8, watchdogMs });
+async function rig(sim: SimCyclerApi, advanceS: (s: number) => void, watchdogMs: number) {
   const server = await startOpcuaCyclerServer({ cycler: sim, port: 0, pkiDir: join(pki, "server"), pushIntervalMs: 50 });
   const requestTimeoutMs = 800;
   const driver = createOpcuaCyclerDriver({
@@ -32,7 +34,7 @@ cyclerDriverContract("opcua", async ({ watchdogMs }) => {
     driver,
     sim,
     faults: server.faults,
-    advanceS: async (s) => sim.advanceS(s),
+    advanceS: async (s: number) => advanceS(s),
     requestTimeoutMs,
     watchdogMs,
     async teardown() {
@@ -40,4 +42,15 @@ cyclerDriverContract("opcua", async ({ watchdogMs }) => {
       await server.stop();
     },
   };
+}
+
+cyclerDriverContract("opcua (fake core)", async ({ watchdogMs }) => {
+  const sim = createFakeSimCycler({ channelCount: 8, watchdogMs });
+  return rig(sim, (s) => sim.advanceS(s), watchdogMs);
+});
+
+cyclerDriverContract("opcua (simulated cycler core)", async ({ watchdogMs }) => {
+  const cells = newLot({ seed: 5, count: 8, chemistry: "nmc811-graphite", serialPrefix: "OPC" });
+  const sim = createSimCycler({ id: "sim-opcua", cells, watchdogMs, startUnixS: 1_800_000_000 });
+  return rig(sim, (s) => sim.advance(s), watchdogMs);
 });
