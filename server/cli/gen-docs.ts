@@ -5,6 +5,8 @@
 import { writeFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { renderOpcuaAddressSpaceDoc } from "../docs/opcua-address-space.ts";
+import { renderRegisterMapMarkdown } from "../equipment/modbus/register-map.doc.ts";
+import { DEFAULT_MODBUS_CYCLER_MAP_PATH, loadRegisterMap } from "../equipment/modbus/register-map.ts";
 import { DEFAULT_OPCUA_CHAMBER_MAP, DEFAULT_OPCUA_CYCLER_MAP, loadOpcuaChamberMap, loadOpcuaCyclerMap } from "../equipment/opcua/opcua-map.ts";
 
 const repoRoot = new URL("../../", import.meta.url).pathname;
@@ -24,6 +26,12 @@ const DOC_PAGES: DocPage[] = [
         { map: await loadOpcuaCyclerMap(DEFAULT_OPCUA_CYCLER_MAP), source: fromRoot(DEFAULT_OPCUA_CYCLER_MAP) },
         { map: await loadOpcuaChamberMap(DEFAULT_OPCUA_CHAMBER_MAP), source: fromRoot(DEFAULT_OPCUA_CHAMBER_MAP) },
       );
+    },
+  },
+  {
+    output: "docs/modbus-register-map.md",
+    async render() {
+      return renderRegisterMapMarkdown(await loadRegisterMap(DEFAULT_MODBUS_CYCLER_MAP_PATH), fromRoot(DEFAULT_MODBUS_CYCLER_MAP_PATH.pathname));
     },
   },
 ];
