@@ -2,9 +2,9 @@
  * OPC UA front-end of the simulated thermal chamber: address space from station-config/maps/opcua-chamber.yaml,
  * values pushed on change from a poll of the core (SimChamberApi), SetSetpoint mapped onto core.setpoint().
  */
-import { DataType, Variant, type UAVariable } from "node-opcua";
+import type { UAVariable, Variant } from "node-opcua";
 import type { ChamberReading } from "../../server/equipment/cycler-driver.ts";
-import { DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, readField, type OpcuaChamberMap } from "../../server/equipment/opcua/opcua-map.ts";
+import { DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, readField, type ChamberMethodAction, type OpcuaChamberMap } from "../../server/equipment/opcua/opcua-map.ts";
 import { SimRequestError, type LinkFaults, type SimChamberApi } from "../cycler/sim-cycler-api.ts";
 import type { OpcuaSimServer } from "./cycler-server.ts";
 import { addMappedMethod, addMappedVariable, bindMappedMethod, listen, startOpcuaServerShell, toVariant, type OpcuaServerShell } from "./opcua-server-shell.ts";
@@ -65,18 +65,37 @@ async function serve(o: OpcuaChamberServerOptions, map: OpcuaChamberMap, host: s
     return { variable: addMappedVariable(namespace, root, map.root.nodeId, v, limits, value), v, last: value };
   });
 
-  const m = map.methods[0];
-  bindMappedMethod(addMappedMethod(namespace, root, map.root.nodeId, m), faults, (args) => {
-    const celsius = Number(args[0].value);
-    const ramp = Number(args[1].value);
+  const checkSetpoint = (celsius: number, what: string) => {
     if (!Number.isFinite(celsius) || celsius < info.minC || celsius > info.maxC) {
-      throw new SimRequestError("bad-command", `setpoint ${celsius} °C is outside ${info.minC}..${info.maxC} °C`);
+      throw new SimRequestError("bad-command", `${what} ${celsius} °C is outside ${info.minC}..${info.maxC} °C`);
     }
-    if (!Number.isFinite(ramp) || ramp < 0) throw new SimRequestError("bad-command", `ramp rate ${ramp} K/min must be ≥ 0 (0 = maximum)`);
-    chamber.setpoint(celsius, ramp === 0 ? undefined : ramp);
-    rampKPerMin = ramp;
-    return [new Variant({ dataType: DataType.String, value: "" })];
-  });
+  };
+  const handlers: Record<ChamberMethodAction, (args: Variant[]) => Variant[]> = {
+    "set-setpoint": (args) => {
+      const celsius = Number(args[0].value);
+      const ramp = Number(args[1].value);
+      checkSetpoint(celsius, "setpoint");
+      if (!Number.isFinite(ramp) || ramp < 0) throw new SimRequestError("bad-command", `ramp rate ${ramp} K/min must be ≥ 0 (0 = maximum)`);
+      chamber.setpoint(celsius, ramp === 0 ? undefined : ramp);
+      rampKPerMin = ramp;
+      return [];
+    },
+    "run-profile": (args) => {
+      const setpoints = Array.from(args[0].value as ArrayLike<number>);
+      const holds = Array.from(args[1].value as ArrayLike<number>);
+      if (setpoints.length === 0 || setpoints.length !== holds.length) {
+        throw new SimRequestError("bad-command", `profile needs as many HoldMinutes as Setpoints (≥ 1), got ${setpoints.length} and ${holds.length}`);
+      }
+      setpoints.forEach((c, i) => checkSetpoint(c, `profile point ${i} setpoint`));
+      holds.forEach((h, i) => {
+        if (!Number.isFinite(h) || h < 0) throw new SimRequestError("bad-command", `profile point ${i}: hold ${h} min must be ≥ 0`);
+      });
+      chamber.profile(setpoints.map((setpointC, i) => ({ setpointC, holdMin: holds[i] })));
+      rampKPerMin = 0;
+      return [];
+    },
+  };
+  for (const m of map.methods) bindMappedMethod(addMappedMethod(namespace, root, map.root.nodeId, m), faults, handlers[m.action]);
 
   await listen(shell, host);
   let busy = false;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EquipmentError, type ChamberDriver, type ChamberInfo, type ChamberReading } from "../../server/equipment/cycler-driver.ts";
+import { EquipmentError, type ChamberDriver, type ChamberInfo, type ChamberProfilePoint, type ChamberReading } from "../../server/equipment/cycler-driver.ts";
 import { createOpcuaChamberDriver } from "../../server/equipment/opcua/opcua-chamber-driver.ts";
 import type { SimChamberApi } from "../../simulators/cycler/sim-cycler-api.ts";
 import { startOpcuaChamberServer } from "../../simulators/opcua/chamber-server.ts";
@@ -14,6 +14,7 @@ const INFO: ChamberInfo = { model: "FAKE-CHAMBER", serial: "CH-1", minC: -40, ma
 function scriptedChamber() {
   const state: ChamberReading = { setpointC: 25, actualC: 24.5, stable: false, alarmCode: 0 };
   const calls: [number, number | undefined][] = [];
+  const profiles: ChamberProfilePoint[][] = [];
   const api: SimChamberApi = {
     info: () => ({ ...INFO }),
     read: () => ({ ...state }),
@@ -21,8 +22,9 @@ function scriptedChamber() {
       calls.push([c, ramp]);
       state.setpointC = c;
     },
+    profile: (points) => void profiles.push(points),
   };
-  return { api, state, calls };
+  return { api, state, calls, profiles };
 }
 
 const waitFor = async (what: string, ok: () => Promise<boolean>) => {
@@ -70,6 +72,17 @@ describe("OPC UA chamber driver", () => {
     expect((err as EquipmentError).kind).toBe("rejected");
     expect((err as EquipmentError).message).toMatch(/150/);
     expect(chamber.calls).toHaveLength(2);
+  });
+
+  it("runs a profile on the chamber and refuses one with a point outside its range", async () => {
+    await driver.connect();
+    const points = [{ setpointC: 15, holdMin: 30 }, { setpointC: 35.5, holdMin: 45 }];
+    await driver.profile(points);
+    expect(chamber.profiles).toEqual([points]);
+    const err = await driver.profile([{ setpointC: 20, holdMin: 1 }, { setpointC: -50, holdMin: 1 }]).catch((e: unknown) => e);
+    expect((err as EquipmentError).kind).toBe("rejected");
+    expect((err as EquipmentError).message).toMatch(/point 1/);
+    expect(chamber.profiles).toHaveLength(1);
   });
 
   it("raises invalid-reading for a corrupted chamber instead of passing NaN on", async () => {

@@ -1,8 +1,8 @@
 /** ChamberDriver over OPC UA, for any server that follows station-config/maps/opcua-chamber.yaml. */
-import { DataType, StatusCodes, Variant } from "node-opcua-client";
-import { EquipmentError, type ChamberDriver, type ChamberInfo, type ChamberReading, type LinkState } from "../cycler-driver.ts";
+import { DataType, StatusCodes, Variant, VariantArrayType } from "node-opcua-client";
+import { EquipmentError, type ChamberDriver, type ChamberInfo, type ChamberProfilePoint, type ChamberReading, type LinkState } from "../cycler-driver.ts";
 import { OpcuaLink } from "./opcua-link.ts";
-import { childNodeId, DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, type OpcuaChamberMap } from "./opcua-map.ts";
+import { childNodeId, DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, type ChamberMethodAction, type OpcuaChamberMap } from "./opcua-map.ts";
 
 export interface OpcuaChamberDriverOptions {
   endpointUrl: string;
@@ -35,6 +35,10 @@ export function createOpcuaChamberDriver(o: OpcuaChamberDriverOptions): ChamberD
       }
     });
     return out;
+  };
+  const call = (map: OpcuaChamberMap, link: OpcuaLink, action: ChamberMethodAction, args: Variant[]) => {
+    const method = map.methods.find((m) => m.action === action)!;
+    return link.call(method.browseName, link.nodeId(map.root.nodeId), link.nodeId(childNodeId(map.root.nodeId, method.browseName)), args);
   };
   const connected = () => {
     if (map === undefined || link === undefined || info === undefined) throw new EquipmentError("unreachable", `${equipmentId}: connect() first`, equipmentId);
@@ -82,11 +86,22 @@ export function createOpcuaChamberDriver(o: OpcuaChamberDriverOptions): ChamberD
         throw new EquipmentError("rejected", `${equipmentId}: setpoint ${celsius} °C is outside the chamber's ${info.minC}..${info.maxC} °C`, equipmentId);
       }
       if (rampKPerMin !== undefined && !(rampKPerMin > 0)) throw new EquipmentError("rejected", `${equipmentId}: rampKPerMin ${rampKPerMin} must be > 0`, equipmentId);
-      const method = map.methods[0];
-      await link.call(method.browseName, link.nodeId(map.root.nodeId), link.nodeId(childNodeId(map.root.nodeId, method.browseName)), [
+      await call(map, link, "set-setpoint", [
         new Variant({ dataType: DataType.Double, value: celsius }),
         new Variant({ dataType: DataType.Double, value: rampKPerMin ?? 0 }),
       ]);
+    },
+    async profile(points: ChamberProfilePoint[]) {
+      const { map, link, info } = connected();
+      if (points.length === 0) throw new EquipmentError("rejected", `${equipmentId}: a profile needs at least one point`, equipmentId);
+      points.forEach((p, i) => {
+        if (!Number.isFinite(p.setpointC) || p.setpointC < info.minC || p.setpointC > info.maxC) {
+          throw new EquipmentError("rejected", `${equipmentId}: profile point ${i}: setpoint ${p.setpointC} °C is outside the chamber's ${info.minC}..${info.maxC} °C`, equipmentId);
+        }
+        if (!Number.isFinite(p.holdMin) || p.holdMin < 0) throw new EquipmentError("rejected", `${equipmentId}: profile point ${i}: holdMin ${p.holdMin} must be ≥ 0`, equipmentId);
+      });
+      const doubles = (values: number[]) => new Variant({ dataType: DataType.Double, arrayType: VariantArrayType.Array, value: Float64Array.from(values) });
+      await call(map, link, "run-profile", [doubles(points.map((p) => p.setpointC)), doubles(points.map((p) => p.holdMin))]);
     },
     async close() {
       await link?.close();

@@ -87,6 +87,14 @@ function everyOnce<T extends string>(all: readonly T[]) {
     .refine((cols) => new Set(cols).size === cols.length && cols.length === all.length, { message: `must list each of ${all.join(", ")} once` });
 }
 
+function requireEachAction(methods: { action: string }[], actions: readonly string[], ctx: z.RefinementCtx): void {
+  for (const action of actions) {
+    if (methods.filter((x) => x.action === action).length !== 1) {
+      ctx.addIssue({ code: "custom", path: ["methods"], message: `needs exactly one method with action "${action}"` });
+    }
+  }
+}
+
 export const opcuaCyclerMapSchema = z
   .object({
     kind: z.literal("cycler"),
@@ -100,16 +108,11 @@ export const opcuaCyclerMapSchema = z
     methods: z.array(methodSchema(CYCLER_METHOD_ACTIONS)),
   })
   .strict()
-  .superRefine((m, ctx) => {
-    for (const action of CYCLER_METHOD_ACTIONS) {
-      if (m.methods.filter((x) => x.action === action).length !== 1) {
-        ctx.addIssue({ code: "custom", path: ["methods"], message: `needs exactly one method with action "${action}"` });
-      }
-    }
-  });
+  .superRefine((m, ctx) => requireEachAction(m.methods, CYCLER_METHOD_ACTIONS, ctx));
 export type OpcuaCyclerMap = z.infer<typeof opcuaCyclerMapSchema>;
 
-export const CHAMBER_METHOD_ACTIONS = ["set-setpoint"] as const;
+export const CHAMBER_METHOD_ACTIONS = ["set-setpoint", "run-profile"] as const;
+export type ChamberMethodAction = (typeof CHAMBER_METHOD_ACTIONS)[number];
 export const opcuaChamberMapSchema = z
   .object({
     kind: z.literal("chamber"),
@@ -117,9 +120,10 @@ export const opcuaChamberMapSchema = z
     root: objectSchema,
     identification: groupSchema,
     variables: z.array(variableSchema).min(1),
-    methods: z.array(methodSchema(CHAMBER_METHOD_ACTIONS)).length(1),
+    methods: z.array(methodSchema(CHAMBER_METHOD_ACTIONS)),
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => requireEachAction(m.methods, CHAMBER_METHOD_ACTIONS, ctx));
 export type OpcuaChamberMap = z.infer<typeof opcuaChamberMapSchema>;
 
 export type OpcuaMap = OpcuaCyclerMap | OpcuaChamberMap;
