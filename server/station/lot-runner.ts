@@ -1,0 +1,306 @@
+/**
+ * Runs one lot: every phase of the recipe in lock-step across the lot's channels (the chamber is shared, so a phase
+ * with a chamber plan starts for all cells together), draining records into append-only traces as it goes.
+ * Driven by tick() from the station loop; all state that matters for a restart is on disk (lot file + traces),
+ * so a new LotRunner over the same files continues where the old one stopped.
+ */
+import type { ChannelLive } from "../domain/equipment/channel.ts";
+import { ALARM_CODES, alarmName } from "../domain/equipment/channel.ts";
+import { compilePhase, type CompiledPhase, type Recipe } from "../domain/recipes/recipe.compiler.ts";
+import type { ChamberDriver, CyclerDriver, CyclerInfo } from "../equipment/cycler-driver.ts";
+import type { Logger } from "../log/logger.ts";
+import type { StationStore } from "../store/station-store.ts";
+import { openTrace, readTrace, type TraceRecord, type TraceWriter } from "../store/trace-store.ts";
+import type { AlarmManager } from "./alarms.ts";
+import type { Lot, LotFile, Run } from "./run.types.ts";
+
+/** What a finished run's analysis gets: its records grouped by the role tags of the recipe's steps. */
+export interface RoleSegment {
+  role: string;
+  phase: string;
+  records: TraceRecord[];
+}
+
+export interface LotAnalysis {
+  /** per-cell analysis (imprint or second-life grade); throws a clear error when data are insufficient */
+  cell(lot: Lot, run: Run, segments: RoleSegment[]): Promise<unknown>;
+  /** lot-level outcome over the finished cells (bins, matching groups, route distribution) */
+  lot(lot: Lot, cells: Map<string, unknown>): Promise<unknown>;
+}
+
+export interface CyclerAccess {
+  driver: CyclerDriver;
+  info(): CyclerInfo | undefined;
+  /** latest bulk live reading of the cycler (from its monitor) */
+  live(): ChannelLive[] | undefined;
+}
+
+export interface LotRunnerDeps {
+  store: StationStore;
+  recipe: Recipe;
+  cyclers: Map<string, CyclerAccess>;
+  chamber?: ChamberDriver;
+  alarms: AlarmManager;
+  analysis: LotAnalysis;
+  log: Logger;
+  onChange(lot: Lot, runs: Run[]): void;
+}
+
+/** records per readRecords request, and requests per run per tick (keeps one busy channel from starving the rest) */
+const RECORD_BATCH = 1000;
+const MAX_BATCHES_PER_TICK = 20;
+const ACTIVE: ReadonlySet<Run["state"]> = new Set(["execute", "held"]);
+
+export class LotRunner {
+  readonly lotId: string;
+  private readonly traces = new Map<string, TraceWriter>();
+  /** run id → phase finished on the channel and every record drained */
+  private readonly phaseDone = new Set<string>();
+  private lastRecord = new Map<string, TraceRecord>();
+  private busy = false;
+
+  constructor(
+    private readonly file: LotFile,
+    private readonly deps: LotRunnerDeps,
+  ) {
+    this.lotId = file.lot.id;
+  }
+
+  get lot(): Lot {
+    return this.file.lot;
+  }
+  get runs(): Run[] {
+    return this.file.runs;
+  }
+  get recipePhaseCount(): number {
+    return this.deps.recipe.phases.length;
+  }
+
+  private trace(run: Run): TraceWriter {
+    let t = this.traces.get(run.id);
+    if (!t) {
+      t = openTrace(this.deps.store.traceFile(this.lotId, run.id));
+      this.traces.set(run.id, t);
+    }
+    return t;
+  }
+
+  private async save(): Promise<void> {
+    await this.deps.store.saveLot(this.lotId);
+    this.deps.onChange(this.file.lot, this.file.runs);
+  }
+
+  private phase(run: Run): CompiledPhase {
+    const p = this.deps.recipe.phases[this.lot.phaseIndex];
+    const info = this.deps.cyclers.get(run.cyclerId)?.info();
+    if (!info) throw new Error(`cycler ${run.cyclerId} is not connected`);
+    return compilePhase(
+      this.deps.recipe,
+      p.name,
+      { nominalCapacityAh: this.lot.nominalCapacityAh, chemistry: this.lot.chemistry as "nmc811-graphite" },
+      info.limits,
+      run.restVoltageV === undefined ? {} : { restVoltageV: run.restVoltageV },
+    );
+  }
+
+  private abortRun(run: Run, reason: string, condition: string): void {
+    run.state = "aborted";
+    run.reason = reason;
+    run.finishedAt = new Date().toISOString();
+    this.deps.alarms.raise({ source: `${run.cyclerId}/${run.channel}`, condition, severity: "high", message: `${run.serial}: ${reason}` });
+    this.deps.log.warn({ lot: this.lotId, run: run.id, serial: run.serial, reason }, "run aborted");
+  }
+
+  /** One step of the lot's state machine. Never throws: problems become alarms, held or aborted runs. */
+  async tick(): Promise<void> {
+    if (this.busy || this.lot.state !== "execute") return;
+    this.busy = true;
+    try {
+      if (this.lot.phaseState === "starting") await this.startPhase();
+      else await this.followPhase();
+    } catch (e) {
+      this.deps.log.error({ lot: this.lotId, err: (e as Error).message }, "lot tick failed");
+      this.deps.alarms.raise({ source: `lot:${this.lotId}`, condition: "station-error", severity: "medium", message: (e as Error).message });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async startPhase(): Promise<void> {
+    const recipePhase = this.deps.recipe.phases[this.lot.phaseIndex];
+    const plan = recipePhase.chamber;
+    if (plan?.kind === "setpoint") {
+      const chamber = this.requireChamber();
+      const reading = await chamber.read();
+      if (Math.abs(reading.setpointC - plan.setpointC) > 1e-6) await chamber.setpoint(plan.setpointC, plan.rampKPerMin);
+      if (plan.waitStable && !(reading.stable && Math.abs(reading.setpointC - plan.setpointC) < 1e-6)) return; // next tick
+    }
+    for (const run of this.runs.filter((r) => r.state === "execute")) {
+      const access = this.deps.cyclers.get(run.cyclerId)!;
+      const compiled = this.phase(run);
+      const live = access.live()?.find((c) => c.channel === run.channel);
+      const alreadyStarted = live && live.programId === compiled.program.id && run.programId === compiled.program.id && ["running", "paused", "finished"].includes(live.state);
+      if (!alreadyStarted) {
+        if (live && (live.state === "finished" || live.state === "loaded")) await access.driver.command(run.channel, "stop").catch(() => undefined);
+        await access.driver.load(run.channel, compiled.program);
+        await access.driver.command(run.channel, "start");
+      }
+      run.programId = compiled.program.id;
+      run.bootId = access.info()?.bootId;
+      this.phaseDone.delete(run.id);
+    }
+    if (plan?.kind === "profile") await this.requireChamber().profile(plan.profile);
+    this.lot.phaseState = "running";
+    this.deps.log.info({ lot: this.lotId, phase: recipePhase.name, index: this.lot.phaseIndex }, "phase started");
+    await this.save();
+  }
+
+  private requireChamber(): ChamberDriver {
+    if (!this.deps.chamber) throw new Error(`lot ${this.lotId}: recipe phase "${this.deps.recipe.phases[this.lot.phaseIndex].name}" needs a chamber, and the cycler has none configured`);
+    return this.deps.chamber;
+  }
+
+  private async followPhase(): Promise<void> {
+    let changed = false;
+    for (const run of this.runs.filter((r) => ACTIVE.has(r.state))) {
+      const access = this.deps.cyclers.get(run.cyclerId);
+      const info = access?.info();
+      const live = access?.live()?.find((c) => c.channel === run.channel);
+      if (!access || !info || !live) continue; // link down: records stay in the cycler's buffer until it is back
+      if (run.bootId !== undefined && info.bootId !== run.bootId) {
+        this.abortRun(run, `cycler ${run.cyclerId} rebooted during the run (boot ${run.bootId} → ${info.bootId}); records after seq ${this.trace(run).lastSeq()} were lost with its buffer`, "cycler-reboot");
+        changed = true;
+        continue;
+      }
+      await this.drain(run, access.driver);
+      if (live.programId !== run.programId) continue;
+      if (live.state === "fault") {
+        this.abortRun(run, `channel fault: ${alarmName(live.alarmCode)} (code ${live.alarmCode})`, `fault-${alarmName(live.alarmCode)}`);
+        changed = true;
+      } else if (live.state === "paused" && live.alarmCode === ALARM_CODES.commsWatchdog && run.state === "execute") {
+        // The cycler put the channel to safe rest while the station was away; we are back, so carry on.
+        await access.driver.command(run.channel, "ack-fault").catch(() => undefined);
+        await access.driver.command(run.channel, "resume");
+        this.deps.log.info({ run: run.id, channel: run.channel }, "resumed after watchdog safe rest");
+      } else if (live.state === "finished" && this.trace(run).lastSeq() >= live.lastSeq && !this.phaseDone.has(run.id)) {
+        this.phaseDone.add(run.id);
+        const last = this.lastRecord.get(run.id) ?? readTrace(this.trace(run).file).at(-1); // after a restart
+        if (last) {
+          run.restVoltageV = last.voltageV;
+          run.equipmentTimeS += last.testTimeS;
+        }
+        changed = true;
+      }
+    }
+    const active = this.runs.filter((r) => r.state === "execute");
+    if (active.length === 0) {
+      await this.finish("every run aborted");
+      return;
+    }
+    if (active.every((r) => this.phaseDone.has(r.id))) {
+      this.lot.phaseIndex += 1;
+      this.lot.phaseState = "starting";
+      if (this.lot.phaseIndex >= this.deps.recipe.phases.length) await this.finish();
+      else await this.save();
+      return;
+    }
+    if (changed) await this.save();
+  }
+
+  private async drain(run: Run, driver: CyclerDriver): Promise<void> {
+    const trace = this.trace(run);
+    for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+      const records = await driver.readRecords(run.channel, trace.lastSeq(), RECORD_BATCH);
+      if (records.length === 0) return;
+      const withPhase = records.map((r) => ({ ...r, phaseIndex: this.lot.phaseIndex }));
+      const first = records[0].seq;
+      if (trace.lastSeq() >= 0n && first !== trace.lastSeq() + 1n) {
+        this.deps.alarms.raise({ source: `${run.cyclerId}/${run.channel}`, condition: "record-gap", severity: "high", message: `${run.serial}: records ${trace.lastSeq() + 1n}…${first - 1n} are no longer in the cycler's buffer` });
+      }
+      trace.append(withPhase);
+      this.lastRecord.set(run.id, withPhase[withPhase.length - 1]);
+      if (records.length < RECORD_BATCH) return;
+    }
+  }
+
+  private async finish(reason?: string): Promise<void> {
+    const results = new Map<string, unknown>();
+    for (const run of this.runs.filter((r) => r.state === "execute")) {
+      try {
+        const result = await this.deps.analysis.cell(this.lot, run, this.segments(run));
+        results.set(run.serial, result);
+        run.state = "complete";
+      } catch (e) {
+        this.abortRun(run, `analysis failed: ${(e as Error).message}`, "analysis-failed");
+      }
+      run.finishedAt = new Date().toISOString();
+    }
+    const lotResult = results.size > 0 ? await this.deps.analysis.lot(this.lot, results) : undefined;
+    await this.deps.store.saveResults(this.lotId, (r) => {
+      for (const [serial, result] of results) r.cells[serial] = result;
+      r.lot = lotResult;
+    });
+    for (const run of this.runs) {
+      if (run.state !== "complete") continue;
+      await this.deps.store.indexSerial(run.serial, { lotId: this.lotId, runId: run.id, kind: this.lot.kind, finishedAt: run.finishedAt });
+    }
+    this.lot.state = results.size > 0 ? "complete" : "aborted";
+    if (reason) this.lot.reason = reason;
+    this.lot.finishedAt = new Date().toISOString();
+    for (const t of this.traces.values()) t.close();
+    this.traces.clear();
+    this.deps.log.info({ lot: this.lotId, complete: results.size, runs: this.runs.length }, "lot finished");
+    await this.save();
+  }
+
+  /** The run's records grouped by (phase, step) role tags of the recipe. */
+  segments(run: Run): RoleSegment[] {
+    const records = readTrace(this.deps.store.traceFile(this.lotId, run.id));
+    const out: RoleSegment[] = [];
+    this.deps.recipe.phases.forEach((p, phaseIndex) => {
+      const compiled = compilePhase(
+        this.deps.recipe, p.name,
+        { nominalCapacityAh: this.lot.nominalCapacityAh, chemistry: this.lot.chemistry as "nmc811-graphite" },
+        this.deps.cyclers.get(run.cyclerId)?.info()?.limits ?? { maxVoltageV: 1e3, minVoltageV: -1e3, maxCurrentA: 1e6, maxTemperatureC: 1e3 },
+        { restVoltageV: 3.6 }, // roles do not depend on the hold voltage
+      );
+      for (const { stepIndex, role } of compiled.roles) {
+        out.push({ role, phase: p.name, records: records.filter((r) => r.phaseIndex === phaseIndex && r.stepIndex === stepIndex) });
+      }
+    });
+    return out;
+  }
+
+  async pause(): Promise<void> {
+    for (const run of this.runs.filter((r) => r.state === "execute")) {
+      await this.deps.cyclers.get(run.cyclerId)?.driver.command(run.channel, "pause").catch((e: Error) => this.deps.log.warn({ run: run.id, err: e.message }, "pause failed"));
+      run.state = "held";
+    }
+    this.lot.state = "held";
+    await this.save();
+  }
+
+  async resume(): Promise<void> {
+    for (const run of this.runs.filter((r) => r.state === "held")) {
+      await this.deps.cyclers.get(run.cyclerId)?.driver.command(run.channel, "resume").catch((e: Error) => this.deps.log.warn({ run: run.id, err: e.message }, "resume failed"));
+      run.state = "execute";
+    }
+    this.lot.state = "execute";
+    await this.save();
+  }
+
+  async abort(reason: string): Promise<void> {
+    for (const run of this.runs.filter((r) => ACTIVE.has(r.state))) {
+      await this.deps.cyclers.get(run.cyclerId)?.driver.command(run.channel, "stop").catch(() => undefined);
+      run.state = "aborted";
+      run.reason = reason;
+      run.finishedAt = new Date().toISOString();
+    }
+    this.lot.state = "aborted";
+    this.lot.reason = reason;
+    this.lot.finishedAt = new Date().toISOString();
+    for (const t of this.traces.values()) t.close();
+    this.traces.clear();
+    await this.save();
+  }
+}

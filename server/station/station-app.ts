@@ -1,0 +1,296 @@
+/**
+ * Wires one station together: embedded simulators (when configured), equipment drivers and monitors, the lot
+ * runners, the store, and the HTTP/socket.io edge. Start order: equipment → runtime → edge; stop in reverse.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { LoadedConfig } from "../config/load-config.ts";
+import type { ChannelLive } from "../domain/equipment/channel.ts";
+import { parseRecipeYaml, type Recipe } from "../domain/recipes/recipe.compiler.ts";
+import type { ChamberDriver } from "../equipment/cycler-driver.ts";
+import { createChamberDriver, createCyclerDriver } from "../equipment/registry.ts";
+import { startHttpServer, type HttpServerHandle } from "../api/http-server.ts";
+import type { Logger } from "../log/logger.ts";
+import { openJsonFile } from "../store/json-file.ts";
+import { assertSafeId, createStationStore } from "../store/station-store.ts";
+import { startSimHost, type SimHost } from "../../simulators/sim-host.ts";
+import { createAlarmManager, type AlarmFile } from "./alarms.ts";
+import { startCyclerMonitor, type CyclerMonitor } from "./cycler-monitor.ts";
+import { createLiveHub, type LiveHub } from "./live-hub.ts";
+import { LotRunner, type CyclerAccess, type LotAnalysis } from "./lot-runner.ts";
+import type { Lot, Run } from "./run.types.ts";
+import { StationRequestError, type StationService } from "./station-service.ts";
+import type { ClockSpeed } from "../../simulators/clock.ts";
+import type { Express } from "express";
+
+export interface StationOverrides {
+  dataDir?: string;
+  httpPort?: number;
+  httpHost?: string;
+  /** overrides the embedded simulators' clock (tests run fast) */
+  simSpeed?: ClockSpeed;
+  /** how lots are analysed; default: the domain analyses (imprint, second-life) */
+  analysis?: LotAnalysis;
+  /** period of the runtime loop [ms]; default the fastest cycler poll interval */
+  tickMs?: number;
+  /** mounts the REST API; default: the station's own router */
+  routes?: (app: Express, station: StationService) => void;
+}
+
+export interface StationHandle {
+  url: string;
+  port: number;
+  service: StationService;
+  hub: LiveHub;
+  sims?: SimHost;
+  monitors: Map<string, CyclerMonitor>;
+  stop(): Promise<void>;
+}
+
+/** Until a recipe kind has its analysis wired, finished runs keep their traces and say so. */
+const noAnalysis: LotAnalysis = {
+  async cell(lot) {
+    throw new Error(`no analysis is configured for ${lot.kind} lots`);
+  },
+  async lot() {
+    return undefined;
+  },
+};
+
+export async function startStation(loaded: LoadedConfig, log: Logger, o: StationOverrides = {}): Promise<StationHandle> {
+  const cfg = loaded.config;
+  const dataDir = path.resolve(o.dataDir ?? cfg.station.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const pkiDir = path.join(dataDir, "pki");
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch((e: Error) => log.warn({ err: e.message }, "stop step failed"));
+  };
+
+  try {
+    let sims: SimHost | undefined;
+    if (cfg.simulators.enabled) {
+      sims = await startSimHost(cfg.simulators, { configDir: loaded.dir, pkiDir, ...(o.simSpeed !== undefined ? { speed: o.simSpeed } : {}) });
+      stoppers.push(() => sims!.stop());
+      log.info({ endpoints: Object.fromEntries([...sims.frontEnds].map(([id, f]) => [id, f.endpoint])) }, "embedded simulators running (SIMULATED equipment)");
+    }
+    const endpointOf = (e: { endpoint?: string; simulator?: string }) => e.endpoint ?? sims!.endpoint(e.simulator!);
+
+    const hub = createLiveHub();
+    const store = createStationStore(dataDir);
+    const alarms = createAlarmManager(await openJsonFile<AlarmFile>(path.join(dataDir, "alarms.json"), { alarms: [] }));
+    const runners = new Map<string, LotRunner>();
+    const lotListeners: ((lot: Lot, runs: Run[]) => void)[] = [];
+    const latestLive = new Map<string, ChannelLive[]>();
+    const recipesDir = path.resolve(loaded.dir, cfg.recipesDir);
+
+    const chambers = new Map<string, ChamberDriver>();
+    for (const c of cfg.equipment.chambers) {
+      const driver = await createChamberDriver(c, { endpoint: endpointOf(c), configDir: loaded.dir, pkiDir });
+      chambers.set(c.id, driver);
+      driver.on("state", (s) => hub.setLink({ equipmentId: c.id, kind: "chamber", status: s.status, reason: s.reason, simulated: c.simulator !== undefined }));
+      driver.connect().then(
+        () => hub.setLink({ equipmentId: c.id, kind: "chamber", status: "connected", simulated: c.simulator !== undefined }),
+        (e: Error) => log.warn({ chamber: c.id, err: e.message }, "chamber connect failed; the driver keeps retrying"),
+      );
+      stoppers.push(() => driver.close());
+    }
+
+    const annotate = (cyclerId: string, channel: number) => {
+      for (const r of runners.values()) {
+        const run = r.runs.find((x) => x.cyclerId === cyclerId && x.channel === channel && (x.state === "execute" || x.state === "held"));
+        if (run) return { serial: run.serial, runId: run.id, progress: r.lot.phaseIndex / Math.max(1, r.recipePhaseCount) };
+      }
+      return {};
+    };
+    const monitors = new Map<string, CyclerMonitor>();
+    for (const c of cfg.equipment.cyclers) {
+      const driver = await createCyclerDriver(c, { endpoint: endpointOf(c), configDir: loaded.dir, pkiDir });
+      const m = startCyclerMonitor({ cyclerId: c.id, driver, hub, pollIntervalMs: c.pollIntervalMs, heartbeatIntervalMs: c.heartbeatIntervalMs, log, annotate });
+      m.onLive((l) => latestLive.set(c.id, l));
+      monitors.set(c.id, m);
+      stoppers.push(() => m.stop());
+    }
+    const cyclerAccess = new Map<string, CyclerAccess>(
+      [...monitors].map(([id, m]) => [id, { driver: m.driver, info: () => m.info(), live: () => latestLive.get(id) }]),
+    );
+
+    const loadRecipe = (name: string): Recipe => {
+      assertSafeId("recipe", name);
+      const file = path.join(recipesDir, `${name}.yaml`);
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch {
+        throw new StationRequestError(404, `no recipe "${name}" in ${recipesDir}`);
+      }
+      return parseRecipeYaml(text, file);
+    };
+    const chamberOf = (cyclerId: string) => {
+      const id = cfg.equipment.cyclers.find((c) => c.id === cyclerId)?.chamber;
+      return id === undefined ? undefined : chambers.get(id);
+    };
+    const analysis = o.analysis ?? noAnalysis;
+    const makeRunner = (file: Awaited<ReturnType<typeof store.lot>> & object) => {
+      const r = new LotRunner(file, {
+        store,
+        recipe: loadRecipe(file.lot.recipe.name),
+        cyclers: cyclerAccess,
+        chamber: file.lot.chamberId === undefined ? undefined : chambers.get(file.lot.chamberId),
+        alarms,
+        analysis,
+        log,
+        onChange: (lot, runs) => lotListeners.forEach((fn) => fn(lot, runs)),
+      });
+      runners.set(file.lot.id, r);
+      return r;
+    };
+
+    // Restart: every lot that was executing or held resumes from its files.
+    for (const lot of await store.listLots()) {
+      if (lot.state !== "execute" && lot.state !== "held") continue;
+      const file = await store.lot(lot.id);
+      if (file) makeRunner(file);
+      log.info({ lot: lot.id, phase: lot.phaseIndex, state: lot.state }, "lot re-attached after start");
+    }
+
+    const tickMs = o.tickMs ?? Math.min(...cfg.equipment.cyclers.map((c) => c.pollIntervalMs));
+    let ticking = false;
+    const loop = setInterval(() => {
+      if (ticking) return;
+      ticking = true;
+      void Promise.all([...runners.values()].map((r) => r.tick())).finally(() => (ticking = false));
+    }, tickMs);
+    stoppers.push(async () => {
+      clearInterval(loop);
+      while (ticking) await new Promise((r) => setTimeout(r, 20));
+    });
+
+    const runnerOf = (lotId: string) => {
+      const r = runners.get(lotId);
+      if (!r) throw new StationRequestError(404, `no active lot ${lotId}`);
+      return r;
+    };
+
+    const service: StationService = {
+      async startLot(req) {
+        const recipe = loadRecipe(req.recipe);
+        const monitor = monitors.get(req.cyclerId);
+        if (!monitor) throw new StationRequestError(404, `no cycler ${req.cyclerId}`);
+        const info = monitor.info();
+        if (!info) throw new StationRequestError(503, `cycler ${req.cyclerId} is not connected`);
+        if (req.cells.length === 0) throw new StationRequestError(400, "a lot needs at least one cell");
+        const channels = req.cells.map((c) => c.channel ?? c.slot);
+        const busy = new Set([...runners.values()].flatMap((r) => r.runs.filter((x) => x.state === "execute" || x.state === "held").map((x) => `${x.cyclerId}/${x.channel}`)));
+        channels.forEach((ch, i) => {
+          if (ch < 1 || ch > info.channelCount) throw new StationRequestError(400, `cells[${i}]: channel ${ch} does not exist on ${req.cyclerId} (1..${info.channelCount})`);
+          if (busy.has(`${req.cyclerId}/${ch}`)) throw new StationRequestError(409, `cells[${i}]: channel ${ch} of ${req.cyclerId} is running another lot`);
+        });
+        if (new Set(channels).size !== channels.length) throw new StationRequestError(400, "two cells map to the same channel");
+        if (new Set(req.cells.map((c) => c.serial)).size !== req.cells.length) throw new StationRequestError(400, "a serial appears twice in the lot");
+        req.cells.forEach((c, i) => assertSafeId(`cells[${i}].serial`, c.serial));
+        const chamberId = cfg.equipment.cyclers.find((c) => c.id === req.cyclerId)?.chamber;
+        if (recipe.phases.some((p) => p.chamber) && !chamberOf(req.cyclerId)) {
+          throw new StationRequestError(400, `recipe ${recipe.name} sets chamber temperatures, but cycler ${req.cyclerId} has no chamber configured`);
+        }
+        const now = new Date().toISOString();
+        const lotId = `${now.slice(0, 10).replaceAll("-", "")}-${randomUUID().slice(0, 8)}`;
+        const lot: Lot = {
+          id: lotId, name: req.name, kind: recipe.kind, recipe: { name: recipe.name, version: recipe.version }, operator: req.operator,
+          state: "execute", phaseIndex: 0, phaseState: "starting", chemistry: req.chemistry, nominalCapacityAh: req.nominalCapacityAh,
+          simulated: info.simulated, createdAt: now, ...(req.tray ? { tray: req.tray } : {}), ...(chamberId ? { chamberId } : {}),
+        };
+        const runs: Run[] = req.cells.map((c, i) => ({
+          id: `${lotId}-s${String(c.slot).padStart(3, "0")}`, lotId, serial: c.serial, slot: c.slot, cyclerId: req.cyclerId, channel: channels[i],
+          state: "execute", phaseIndex: 0, startedAt: now, equipmentTimeS: 0,
+        }));
+        await store.createLot({ lot, runs });
+        makeRunner((await store.lot(lotId))!);
+        log.info({ lot: lotId, recipe: `${recipe.name}@${recipe.version}`, cells: runs.length, operator: req.operator }, "lot started");
+        lotListeners.forEach((fn) => fn(lot, runs));
+        return lot;
+      },
+      async pauseLot(lotId) {
+        const r = runnerOf(lotId);
+        await r.pause();
+        return r.lot;
+      },
+      async resumeLot(lotId) {
+        const r = runnerOf(lotId);
+        await r.resume();
+        return r.lot;
+      },
+      async abortLot(lotId, by, reason) {
+        const r = runnerOf(lotId);
+        await r.abort(`aborted by ${by}: ${reason}`);
+        return r.lot;
+      },
+      listLots: () => store.listLots(),
+      async lot(lotId) {
+        const file = await store.lot(assertSafeIdOr404(lotId));
+        if (!file) throw new StationRequestError(404, `no lot ${lotId}`);
+        const results = await store.results(lotId);
+        let phases: string[] = [];
+        try {
+          phases = loadRecipe(file.lot.recipe.name).phases.map((p) => p.name);
+        } catch {
+          phases = [];
+        }
+        return { lot: file.lot, runs: file.runs, results: results.cells, lotResult: results.lot, phases };
+      },
+      async cell(serial) {
+        const history = await store.lookupSerial(serial);
+        const results = [];
+        for (const entry of [...history].reverse()) results.push({ entry, result: (await store.results(entry.lotId)).cells[serial] });
+        if (history.length === 0) throw new StationRequestError(404, `no results for serial ${serial}`);
+        return { serial, history, results };
+      },
+      async recipes() {
+        return readdirSync(recipesDir)
+          .filter((f) => f.endsWith(".yaml"))
+          .flatMap((f) => {
+            try {
+              const r = loadRecipe(f.slice(0, -5));
+              return [{ name: r.name, version: r.version, kind: r.kind, description: r.description ?? "" }];
+            } catch (e) {
+              log.warn({ file: f, err: (e as Error).message }, "recipe skipped: invalid");
+              return [];
+            }
+          });
+      },
+      alarms: {
+        active: () => alarms.active(),
+        history: (limit) => alarms.history(limit),
+        acknowledge: (id, by) => alarms.acknowledge(id, by),
+        shelve: (id, by, reason, until) => alarms.shelve(id, by, reason, until),
+      },
+      onLotChanged: (fn) => void lotListeners.push(fn),
+      onAlarm: (fn) => alarms.onChange(fn),
+    };
+
+    const http: HttpServerHandle = await startHttpServer({
+      host: o.httpHost ?? cfg.http.host,
+      port: o.httpPort ?? cfg.http.port,
+      hmiDir: path.resolve(import.meta.dirname, "../../hmi/dist"),
+      hub,
+      log,
+      snapshotMeta: () => ({ stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled }),
+      routes: (app) => o.routes?.(app, service),
+    });
+    stoppers.push(() => http.close());
+
+    return { url: http.url, port: http.port, service, hub, sims, monitors, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function assertSafeIdOr404(id: string): string {
+  try {
+    return assertSafeId("lot id", id);
+  } catch (e) {
+    throw new StationRequestError(404, (e as Error).message);
+  }
+}
