@@ -10,6 +10,8 @@ import { loadRegisterMap } from "../../server/equipment/modbus/register-map.ts";
 import { startModbusCyclerServer, type ModbusCyclerServer } from "../../simulators/modbus/cycler-server.ts";
 import { cyclerDriverContract } from "../equipment/cycler-driver.contract.ts";
 import { createFakeSimCycler, type FakeSimCycler } from "../equipment/fake-sim-cycler.ts";
+import { newLot } from "../../simulators/cell/population.ts";
+import { createSimCycler } from "../../simulators/cycler/sim-cycler.ts";
 
 const map = await loadRegisterMap();
 const REQUEST_TIMEOUT_MS = 400;
@@ -83,6 +85,25 @@ cyclerDriverContract("modbus tcp (fake core)", async ({ watchdogMs }) => {
   };
 });
 
+cyclerDriverContract("modbus tcp (simulated cycler core)", async ({ watchdogMs }) => {
+  const cells = newLot({ seed: 7, count: 8, chemistry: "nmc811-graphite", serialPrefix: "MBS" });
+  const sim = createSimCycler({ id: "sim-modbus", cells, watchdogMs, startUnixS: 1_800_000_000 });
+  const server = await startModbusCyclerServer({ cycler: sim, port: 0, unitId: 1, map });
+  const driver = createModbusCyclerDriver({ host: "127.0.0.1", port: server.port, unitId: 1, map, requestTimeoutMs: REQUEST_TIMEOUT_MS, reconnect: { initialDelayMs: 50, maxDelayMs: 400 } });
+  return {
+    driver,
+    sim,
+    faults: server.faults,
+    advanceS: async (s) => sim.advance(s),
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    watchdogMs,
+    teardown: async () => {
+      await driver.close();
+      await server.stop();
+    },
+  };
+});
+
 describe("modbus driver specifics", () => {
   let rig: Awaited<ReturnType<typeof startRig>>;
   beforeEach(async () => {
@@ -118,6 +139,21 @@ describe("modbus driver specifics", () => {
     const got = await rig.driver.readRecords(2, 0n, 100);
     expect(got).toEqual(rig.sim.records(2, 0n, 100));
     expect(got.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i + 1)));
+  });
+
+  it("queues concurrent calls so one request is in flight and every answer is right", async () => {
+    const program = { id: "q", steps: [{ mode: "rest" as const, ends: [{ on: "time" as const, op: ">=" as const, value: 500, then: "end" as const }], log: { everyS: 1 } }], safety: { maxVoltageV: 4.2, minVoltageV: 2.5, maxCurrentA: 5, maxTemperatureC: 55 } };
+    await rig.driver.load(1, program);
+    await rig.driver.command(1, "start");
+    rig.fake.advanceS(50);
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      i % 3 === 0 ? rig.driver.readLive() : i % 3 === 1 ? rig.driver.readRecords(1, BigInt(i), 5) : rig.driver.heartbeat(),
+    );
+    const results = await Promise.all(calls);
+    results.forEach((r, i) => {
+      if (i % 3 === 0) expect(r).toEqual(rig.sim.live());
+      if (i % 3 === 1) expect(r).toEqual(rig.sim.records(1, BigInt(i), 5));
+    });
   });
 
   it("reports a link that never answers as unreachable on connect", async () => {
