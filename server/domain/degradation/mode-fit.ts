@@ -49,8 +49,11 @@ export interface ModeFit {
   startOffsetAh: Measured;
   /** constant overpotential of the loaded points [V] */
   overpotentialV: Measured;
-  /** equilibrium capacity of the fitted balance [Ah] */
-  capacityAh: number;
+  /**
+   * equilibrium capacity of the fitted balance [Ah]: the charge between the OCV limits, free of the rate's
+   * overpotential and of a full charge that stopped short of the upper limit; σ from the parameter covariance
+   */
+  capacityAh: Measured;
   balance: ElectrodeBalance;
   ocvResidualRmsMv: number;
   dudtResidualRmsMvPerK: number | null;
@@ -127,6 +130,16 @@ export function fitDegradationModes(input: ModeFitInput): ModeFit {
     if (!fit.covariance) return Number.POSITIVE_INFINITY;
     return Math.sqrt((fit.covariance[j][j] / reducedChi2) * Math.max(1, reducedChi2) * inflation);
   };
+  // σ of the capacity: gradient of capacityAh(p) by forward differences, gᵀ·Cov·g over the mode parameters.
+  const capacityGradient = [0, 1, 2].map((j) => {
+    const q = p.slice();
+    q[j] += 1e-5;
+    const shifted = balanceOf(q) ?? balanceOf(p.map((v, k) => (k === j ? v - 1e-5 : v)));
+    return shifted ? ((shifted.capacityAh - bal.capacityAh) / 1e-5) * (balanceOf(q) ? 1 : -1) : 0;
+  });
+  let capacityVariance = 0;
+  for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) capacityVariance += capacityGradient[a] * capacityGradient[b] * (fit.covariance ? fit.covariance[a][b] : Infinity);
+  capacityVariance *= (Math.max(1, reducedChi2) / reducedChi2) * inflation;
   const ocvCurve = ocv.map((pt) => ({ dischargedAh: pt.dischargedAh, measuredV: pt.voltageV, fittedV: modelOcv(bal, p, pt) }));
   const dudtCurve = dudt.map((pt) => ({ dischargedAh: pt.dischargedAh, measuredMvPerK: pt.dudtMvPerK, fittedMvPerK: modelDudt(bal, p, pt) }));
   const rms = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
@@ -136,7 +149,7 @@ export function fitDegradationModes(input: ModeFitInput): ModeFit {
     lamPe: { value: p[2], uncertainty: sigmaOf(2) },
     startOffsetAh: { value: p[3], uncertainty: sigmaOf(3) },
     overpotentialV: { value: p[4], uncertainty: sigmaOf(4) },
-    capacityAh: bal.capacityAh,
+    capacityAh: { value: bal.capacityAh, uncertainty: Math.sqrt(capacityVariance) },
     balance: bal,
     ocvResidualRmsMv: rms(ocvCurve.map((c) => c.fittedV - c.measuredV)) * 1000,
     dudtResidualRmsMvPerK: dudtCurve.length ? rms(dudtCurve.map((c) => c.fittedMvPerK - c.measuredMvPerK)) : null,

@@ -36,7 +36,8 @@ describe("fitDegradationModes", () => {
       expect(Math.abs(fit.lli.value - ageing.lli)).toBeLessThan(0.03);
       expect(Math.abs(fit.lamNe.value - ageing.lamNe)).toBeLessThan(0.03);
       expect(Math.abs(fit.lamPe.value - ageing.lamPe)).toBeLessThan(0.03);
-      expect(fit.capacityAh).toBeCloseTo(bal.capacityAh, 2);
+      expect(fit.capacityAh.value).toBeCloseTo(bal.capacityAh, 2);
+      expect(fit.capacityAh.uncertainty).toBeGreaterThan(0);
       expect(fit.overpotentialV.value).toBeCloseTo(0.012, 3);
       expect(fit.ocvResidualRmsMv).toBeLessThan(0.2);
       for (const m of [fit.lli, fit.lamNe, fit.lamPe]) expect(m.uncertainty).toBeGreaterThan(0);

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { getChemistry } from "../../../server/domain/chemistry/registry.ts";
+import { electrodeBalance } from "../../../server/domain/chemistry/electrode-balance.ts";
+import { analyseSecondLife } from "../../../server/domain/second-life/grade.ts";
+import { routingRulesSchema } from "../../../server/domain/second-life/routing-rules.schema.ts";
+import { createCell } from "../../../simulators/cell/sim-cell.ts";
+import { secondLifeCells } from "../../../simulators/cell/population.ts";
+import { createBench } from "./bench-loop.ts";
+
+const rules = routingRulesSchema.parse(parse(readFileSync(new URL("../../../station-config/grading/second_life.yaml", import.meta.url), "utf8")));
+const chem = getChemistry("nmc811-graphite");
+const C = chem.nominalCapacityAh;
+/** The fast recipe's chamber profile during each entropy rest (station-config/recipes/second_life.yaml). */
+const PROFILE: [number, number][] = [[30, 1200], [20, 1200], [30, 1200], [20, 1200], [25, 2400]];
+/** SOC steps from full: 7.5 % then 4 × 14 % of nominal, so cells of 70–100 % SOH land at ≈ 10–90 % SOC. */
+const SOC_STEPS_AH = [0.075, 0.14, 0.14, 0.14, 0.14].map((f) => f * C);
+
+/** The measurement sequence of station-config/recipes/second_life.yaml, step by step. */
+function measure(seed: number, index: number, microShortIndices: number[] = []) {
+  const spec = secondLifeCells({ seed, count: 3, chemistry: "nmc811-graphite", serialPrefix: "SL", microShortIndices })[index];
+  const cell = createCell(spec);
+  const bench = createBench(cell, seed * 10 + index);
+  const charge = () => {
+    bench.run({ kind: "cccv", currentA: C / 3, voltageV: 4.2, toV: 4.2, untilA: C / 20, dtS: 10 });
+    bench.run({ kind: "rest", durationS: 3600, dtS: 30 });
+  };
+  charge();
+  bench.run({ role: "capacity-discharge", kind: "cc", currentA: -C / 3, toV: 2.5, dtS: 10 });
+  bench.run({ kind: "rest", durationS: 3600, dtS: 30 });
+  charge();
+  bench.run({ role: "pseudo-ocv", kind: "cc", currentA: -C / 20, toV: 2.5, dtS: 30 });
+  bench.run({ kind: "rest", durationS: 3600, dtS: 30 });
+  charge();
+  const truthDudt: number[] = [];
+  SOC_STEPS_AH.forEach((ah, k) => {
+    bench.run({ role: `entropy:p${k + 1}`, kind: "cc", currentA: -C / 3, forAh: ah, toV: 2.5, dtS: 10 });
+    bench.run({ role: `entropy:p${k + 1}`, kind: "rest", durationS: 7200, chamber: PROFILE, dtS: 10 });
+    truthDudt.push(cell.truth().dudtMvPerK);
+  });
+  bench.run({ kind: "cc", currentA: C / 3, forAh: 0.4 * C, toV: 4.2, dtS: 10 });
+  bench.run({ kind: "rest", durationS: 3600, dtS: 10 });
+  bench.run({ role: "dcir-rest", kind: "rest", durationS: 60, dtS: 1 });
+  bench.run({ role: "dcir-pulse", kind: "pulse", segments: [{ currentA: -0.2 * C, durationS: 10 }, { currentA: -C, durationS: 1 }], dtS: 0.1 });
+  bench.run({ kind: "rest", durationS: 3 * 3600, dtS: 30 });
+  bench.run({ role: "hold", kind: "cv", voltageV: "rest-voltage", durationS: 6 * 3600, dtS: 10 });
+  return { spec, truth: cell.truth(), truthDudt, segments: bench.segments };
+}
+
+describe("analyseSecondLife end to end on simulated second-life cells", () => {
+  for (const index of [0, 1, 2]) {
+    it(`cell ${index + 1}: SOH within 1.5 pp, modes within 3 pp, dU/dT within 0.02 mV/K of the hidden truth`, () => {
+      const { truth, truthDudt, segments } = measure(42, index);
+      const grade = analyseSecondLife(segments, { serial: truth.serial, chemistry: "nmc811-graphite", simulated: true }, chem, rules);
+      expect(grade.simulated).toBe(true);
+      expect(Math.abs(grade.soh.capacity.value - truth.sohCapacity)).toBeLessThan(0.015);
+      expect(Math.abs(grade.modes.lli.value - truth.ageing.lli)).toBeLessThan(0.03);
+      expect(Math.abs(grade.modes.lamNe.value - truth.ageing.lamNe)).toBeLessThan(0.03);
+      expect(Math.abs(grade.modes.lamPe.value - truth.ageing.lamPe)).toBeLessThan(0.03);
+      expect(grade.entropy.points).toHaveLength(5);
+      grade.entropy.points.forEach((p, k) => expect(Math.abs(p.dudtMvPerK - truthDudt[k])).toBeLessThan(0.02));
+      expect(Math.abs(grade.dcirMilliohm.value - truth.dcir10sOhm * 1000) / (truth.dcir10sOhm * 1000)).toBeLessThan(0.03);
+      expect(grade.selfDischargeMicroA!.value).toBeLessThan(rules.safety.maxSelfDischargeMicroA);
+      // every check is listed: 5 safety + 4 confidence + 2 per route
+      expect(grade.route.reasons).toHaveLength(5 + 4 + 2 * rules.routes.length);
+      // the plating screens decide as the hidden truth would
+      const trueBalance = electrodeBalance(chem, truth.freshCapacityAh, truth.ageing);
+      const verdict = (rule: string) => grade.route.reasons.find((r) => r.rule === rule)?.passed;
+      expect(verdict("safety.plating.maxLamNe")).toBe(truth.ageing.lamNe <= rules.safety.plating.maxLamNe);
+      expect(verdict("safety.plating.maxLamNeOverLli")).toBe(truth.ageing.lamNe - truth.ageing.lli <= rules.safety.plating.maxLamNeOverLli);
+      expect(verdict("safety.plating.maxNegStoichiometryAtFull")).toBe(trueBalance.x100 <= rules.safety.plating.maxNegStoichiometryAtFull);
+      expect(verdict("safety.maxSelfDischargeMicroA")).toBe(true);
+    });
+  }
+
+  it("a micro-shorted cell fails the self-discharge screen and is recycled", () => {
+    const { truth, segments } = measure(42, 1, [1]);
+    expect(truth.microShort).toBe(true);
+    const grade = analyseSecondLife(segments, { serial: truth.serial, chemistry: "nmc811-graphite", simulated: true }, chem, rules);
+    expect(grade.route.route).toBe("recycle");
+    expect(grade.route.reasons.filter((r) => !r.passed && r.kind === "safety").map((r) => r.rule)).toEqual(["safety.maxSelfDischargeMicroA"]);
+  });
+});
