@@ -3,6 +3,8 @@
  * Payloads are JSON-safe (bigint sequence numbers travel as decimal strings). Names are noun-first.
  */
 import type { ChannelState } from "../domain/equipment/channel.ts";
+import type { Alarm } from "../station/alarms.ts";
+import type { Lot, Run } from "../station/run.types.ts";
 
 export interface ChannelView {
   /** `${cyclerId}/${channel}` */
@@ -50,11 +52,31 @@ export interface ServerToClientEvents {
   /** changed channels since the last emit (coalesced: each channel at most twice a second) */
   "channels.updated": (changed: ChannelView[]) => void;
   "equipment.link": (link: EquipmentLinkView) => void;
+  /** all lots, sent on join before any `lot.updated` */
+  "lots.snapshot": (lots: Lot[]) => void;
+  /** a lot or one of its runs changed (coalesced per lot like channels) */
+  "lot.updated": (update: LotUpdate) => void;
+  /** active (unshelved, not normal) alarms, sent on join before any `alarm.changed` */
+  "alarms.snapshot": (active: Alarm[]) => void;
+  /** an alarm was raised, cleared, acknowledged or shelved */
+  "alarm.changed": (alarm: Alarm) => void;
+  /** the socket's session ended (logout, expiry, user disabled); the server disconnects next */
+  "session.ended": (reason: string) => void;
 }
+
+export interface LotUpdate {
+  lot: Lot;
+  runs: Run[];
+}
+
+/** Answer to a client→server request event (socket.io acknowledgement), with an HTTP-like status on refusal. */
+export type SocketResult<T> = { ok: true; value: T } | { ok: false; status: 400 | 401 | 403 | 404; error: string };
 
 export interface ClientToServerEvents {
   /** join the live stream of one station, optionally narrowed to one cycler or one channel key */
   "live.join": (scope: { cyclerId?: string; channelKey?: string }) => void;
+  /** acknowledge an alarm (role checked on the server like the REST call) */
+  "alarm.acknowledge": (id: string, done: (r: SocketResult<Alarm>) => void) => void;
 }
 
 /** Server-side coalescing period: each client sees each channel at most this often. */

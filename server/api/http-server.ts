@@ -18,6 +18,8 @@ export interface HttpServerOptions {
   log: Logger;
   /** extra REST routes mounted under /api by other parts */
   routes?: (app: Express) => void;
+  /** socket.io extensions (authentication middleware, more events), attached before the first connection */
+  socket?: (io: IoServer<ClientToServerEvents, ServerToClientEvents>) => void;
 }
 
 export interface HttpServerHandle {
@@ -51,6 +53,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
 
   const server: Server = createServer(app);
   const io = new IoServer<ClientToServerEvents, ServerToClientEvents>(server, { serveClient: false });
+  o.socket?.(io);
   const snapshot = (): StationSnapshot => ({ ...o.snapshotMeta(), channels: o.hub.channels(), links: o.hub.links() });
 
   io.on("connection", (socket) => {
