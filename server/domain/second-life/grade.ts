@@ -2,7 +2,7 @@
  * Second-life grade of one returned cell (DESIGN §7) from its measured segments, found by the roles the
  * second-life recipes put on their steps (station-config/recipes/second_life*.yaml):
  *   capacity-discharge  C/3 discharge from full → capacity at the stated rate
- *   pseudo-ocv          C/20 discharge from full → low-rate capacity (SOH) and the pseudo-OCV curve (modes)
+ *   pseudo-ocv          C/20 discharge from full → low-rate capacity, dQ/dV (ICA) and the pseudo-OCV curve (modes)
  *   dcir-rest, dcir-pulse  rest then 0.2 C 10 s / 1 C 1 s pulse (IEC 61960-3) → 10 s DCIR
  *   hold                potentiostatic hold at the rest voltage → self-discharge current
  *   entropy:<label>     SOC step + rest under the chamber profile, in order from the full charge → dU/dT(SOC)
@@ -19,6 +19,7 @@ import { sohByCapacity, sohByResistance, type ResistanceHealth } from "../degrad
 import { entropyProfile, type EntropyProfile } from "../entropy/entropy-profile.ts";
 import { accumulatedSeries, throughput } from "../imprint/capacity.ts";
 import { pulseResistance } from "../imprint/dcir.ts";
+import { findPeaks, incrementalCapacity, type IcaPeak, type IncrementalCapacity } from "../imprint/ica.ts";
 import { ImprintError, type Measured } from "../imprint/measured.ts";
 import { holdCurrent } from "../imprint/self-discharge.ts";
 import { routeCell, type RouteDecision } from "./route.ts";
@@ -49,6 +50,8 @@ export interface SecondLifeGrade {
   /** at C/3, at C/20, and the equilibrium capacity from the mode fit [Ah] */
   capacity: { dischargeAh: Measured | null; lowRateAh: Measured; equilibriumAh: Measured };
   dcirMilliohm: Measured;
+  /** dQ/dV of the C/20 discharge and its peaks */
+  ica: { curve: IncrementalCapacity; peaks: IcaPeak[] };
   selfDischargeMicroA: Measured | null;
   entropy: EntropyProfile;
   modes: ModeFit;
@@ -136,6 +139,8 @@ export function analyseSecondLife(
     const dischargeAh = capacityRecords.length > 0 ? withGain(throughput(capacityRecords[capacityRecords.length - 1]).dischargeAh) : null;
     const pseudo = one(segments, SECOND_LIFE_ROLES.pseudoOcv, serial);
     const lowRateAh = withGain(throughput(pseudo).dischargeAh);
+    const icaCurve = incrementalCapacity(pseudo.filter((r) => r.currentA < 0), {}, `cell ${serial} ica`);
+    const ica = { curve: icaCurve, peaks: findPeaks(icaCurve) };
 
     const pulse = pulseResistance(one(segments, SECOND_LIFE_ROLES.dcirRest, serial), one(segments, SECOND_LIFE_ROLES.dcirPulse, serial), undefined, `cell ${serial} dcir`);
     const r10 = pulse.r10sMilliohm;
@@ -179,6 +184,7 @@ export function analyseSecondLife(
       ? compareWithImprint(imprint, {
           capacityAh: dischargeAh ?? undefined,
           dcirMilliohm,
+          icaPeaksV: ica.peaks.map((p) => p.voltageV),
           entropyProfile: entropy.points.map((p) => ({ soc: p.soc, dudtMvPerK: p.dudtMvPerK, dudtUncertaintyMvPerK: p.dudtUncertaintyMvPerK })),
         })
       : null;
@@ -192,7 +198,7 @@ export function analyseSecondLife(
       },
       rules,
     );
-    return { serial, chemistry: cell.chemistry, simulated: cell.simulated, capacity: { dischargeAh, lowRateAh, equilibriumAh }, dcirMilliohm, selfDischargeMicroA, entropy, modes, soh, comparison, route };
+    return { serial, chemistry: cell.chemistry, simulated: cell.simulated, capacity: { dischargeAh, lowRateAh, equilibriumAh }, dcirMilliohm, ica, selfDischargeMicroA, entropy, modes, soh, comparison, route };
   } catch (e) {
     if (e instanceof ImprintError) throw new SecondLifeError(`cell ${serial}: ${e.message}`);
     throw e;

@@ -54,6 +54,12 @@ describe("analyseSecondLife end to end on simulated second-life cells", () => {
       const { truth, truthDudt, segments } = measure(42, index);
       const grade = analyseSecondLife(segments, { serial: truth.serial, chemistry: "nmc811-graphite", simulated: true }, chem, rules);
       expect(grade.simulated).toBe(true);
+      // dQ/dV of the C/20 discharge: the graphite/NMC peaks lie inside the voltage window
+      expect(grade.ica.peaks.length).toBeGreaterThan(0);
+      for (const peak of grade.ica.peaks) {
+        expect(peak.voltageV).toBeGreaterThan(3.3);
+        expect(peak.voltageV).toBeLessThan(4.15);
+      }
       expect(Math.abs(grade.soh.capacity.value - truth.sohCapacity)).toBeLessThan(0.015);
       expect(Math.abs(grade.modes.lli.value - truth.ageing.lli)).toBeLessThan(0.03);
       expect(Math.abs(grade.modes.lamNe.value - truth.ageing.lamNe)).toBeLessThan(0.03);
@@ -73,6 +79,24 @@ describe("analyseSecondLife end to end on simulated second-life cells", () => {
       expect(verdict("safety.maxSelfDischargeMicroA")).toBe(true);
     });
   }
+
+  it("with an imprint, SOH is against the cell's own fresh capacity and every delta is reported", () => {
+    const { truth, segments } = measure(42, 2);
+    const imprint = {
+      capacityAh: { value: truth.freshCapacityAh, uncertainty: 0.005 },
+      dcirMilliohm: { value: (truth.dcir10sOhm / (1 + truth.ageing.resistanceGrowth)) * 1000, uncertainty: 0.1 },
+      icaPeaksV: [3.6, 3.75],
+      entropyProfile: [{ soc: 0.5, dudtMvPerK: 0, dudtUncertaintyMvPerK: 0.005 }],
+    };
+    const grade = analyseSecondLife(segments, { serial: truth.serial, chemistry: "nmc811-graphite", simulated: true }, chem, rules, imprint);
+    expect(grade.soh.reference).toBe("imprint");
+    // the fresh-capacity spread no longer enters: SOH within 0.5 pp
+    expect(Math.abs(grade.soh.capacity.value - truth.sohCapacity)).toBeLessThan(0.005);
+    expect(Math.abs(grade.soh.resistance.resistanceGrowth.value - truth.ageing.resistanceGrowth)).toBeLessThan(0.05);
+    expect(grade.comparison?.capacityFade?.value).toBeGreaterThan(1 - truth.sohCapacity - 0.02);
+    expect(grade.comparison?.dcirIncrease?.value).toBeCloseTo(grade.soh.resistance.resistanceGrowth.value, 9);
+    expect(grade.comparison?.entropyChange).toHaveLength(1);
+  });
 
   it("a micro-shorted cell fails the self-discharge screen and is recycled", () => {
     const { truth, segments } = measure(42, 1, [1]);
