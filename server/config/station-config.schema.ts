@@ -27,6 +27,9 @@ const populationSchema = z
     /** fraction of cells with abnormally high resistance (new lots) */
     highResistanceRate: z.number().min(0).max(1).default(0),
     serialPrefix: z.string().max(24).default("SIM"),
+    /** channels (1-based) that get a micro-short / high-resistance cell, in addition to the rates (tests, demos) */
+    microShortChannels: z.array(z.number().int().min(1)).default([]),
+    highResistanceChannels: z.array(z.number().int().min(1)).default([]),
   })
   .strict();
 
@@ -105,6 +108,37 @@ const equipmentChamberSchema = z
     path: ["endpoint"],
   });
 
+/**
+ * Joining a plant (DESIGN §13): publish live summaries, alarms and finished grades to an MQTT broker. Off by default:
+ * the station is self-contained; with the plant enabled it still works alone while the broker is away (grades and
+ * alarms wait in a persistent outbox in the data folder).
+ */
+export const plantSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** topic levels: <topicPrefix>/<plantId>/<lineId>/<station.id>/... */
+    plantId: id.default("plant"),
+    lineId: id.default("line-1"),
+    mqtt: z
+      .object({
+        /** mqtt://host:1883, mqtts://host:8883, ws://… */
+        url: z.string().regex(/^(mqtts?|wss?):\/\/[^\s]+$/, "an mqtt://, mqtts://, ws:// or wss:// URL"),
+        /** default: axviam-<station.id> (stable, so the broker recognises the station after a restart) */
+        clientId: z.string().min(1).max(128).optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        topicPrefix: id.default("axviam"),
+        /** reconnect period after a lost connection [ms] */
+        reconnectMs: z.number().int().min(100).default(2000),
+      })
+      .strict()
+      .optional(),
+    /** period of the live channel summary and status messages [ms] */
+    publishLiveEveryMs: z.number().int().min(100).default(5000),
+  })
+  .strict()
+  .refine((p) => !p.enabled || p.mqtt !== undefined, { message: "an enabled plant needs mqtt.url", path: ["mqtt"] });
+
 export const stationConfigSchema = z
   .object({
     station: z
@@ -135,6 +169,7 @@ export const stationConfigSchema = z
       .strict(),
     /** recipe files, relative to the config folder */
     recipesDir: z.string().default("recipes"),
+    plant: plantSchema.default(plantSchema.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -154,6 +189,7 @@ export const stationConfigSchema = z
   });
 
 export type StationConfig = z.infer<typeof stationConfigSchema>;
+export type PlantConfig = z.infer<typeof plantSchema>;
 export type SimulatorsConfig = z.infer<typeof simulatorsSchema>;
 export type SimCyclerConfig = z.infer<typeof simCyclerSchema>;
 export type SimChamberConfig = z.infer<typeof simChamberSchema>;
