@@ -106,7 +106,7 @@ export const measuredFigureSchema = z.object({ value: finite, uncertainty: finit
 
 export const gradeMessageSchema = z.object({
   schema: z.literal("axviam.grade/1"),
-  /** `<lotId>:<serial>:<runId>` */
+  /** `<stationId>:<lotId>:<serial>:<runId>` (lot ids are unique per station only) */
   id: z.string().min(1),
   ...origin,
   lotId: z.string(),

@@ -154,7 +154,7 @@ export async function gradeMessages(o: Origin, detail: LotDetail, certificateOf:
     const certificate = await certificateOf(lot.id, run.serial);
     out.push({
       schema: "axviam.grade/1",
-      id: `${lot.id}:${run.serial}:${run.id}`,
+      id: `${o.stationId}:${lot.id}:${run.serial}:${run.id}`,
       ...o,
       lotId: lot.id,
       lotName: lot.name,

@@ -26,7 +26,7 @@ CREATE TABLE cells (
 );
 
 CREATE TABLE grades (
-  id           text PRIMARY KEY,             -- <lotId>:<serial>:<runId>
+  id           text PRIMARY KEY,             -- <stationId>:<lotId>:<serial>:<runId>
   serial       text NOT NULL REFERENCES cells (serial),
   plant_id     text NOT NULL,
   line_id      text NOT NULL,
