@@ -23,6 +23,8 @@ export interface ChannelView {
   /** serial of the cell on the channel, when a run is attached */
   serial?: string;
   runId?: string;
+  /** state of charge [%] estimated by the station (charge counted against nominal capacity), when known */
+  socPercent?: number;
   /** run progress 0..1 and estimated remaining equipment time [s], when known */
   progress?: number;
   etaS?: number;

@@ -5,6 +5,7 @@
  */
 import type { Server as IoServer, Socket } from "socket.io";
 import type { AuthService, SessionUser } from "../auth/auth.service.ts";
+import type { Logger } from "../log/logger.ts";
 import { can } from "../auth/permissions.ts";
 import { AlarmNotFoundError } from "../station/alarms.ts";
 import type { StationService } from "../station/station-service.ts";
@@ -26,12 +27,26 @@ export interface LiveSocketControl {
   endUser(username: string, reason: string): void;
 }
 
-export function attachLiveSocket(io: Io, deps: { station: StationService; auth: AuthService; audit: AuditLog }): LiveSocketControl {
-  const { station, auth, audit } = deps;
+export function attachLiveSocket(io: Io, deps: { station: StationService; auth: AuthService; audit: AuditLog; log: Logger }): LiveSocketControl {
+  const { station, auth, audit, log } = deps;
   const tokenOf = (s: LiveSocket) => s.data.token as string;
   const end = (s: LiveSocket, reason: string) => {
     s.emit("session.ended", reason);
     s.disconnect(true);
+  };
+
+  // Lots snapshot, then the runs of every lot still going as `lot.updated`, so tiles can be tied to their lots.
+  const sendLots = async (socket: LiveSocket) => {
+    try {
+      const lots = await station.listLots();
+      socket.emit("lots.snapshot", lots);
+      for (const lot of lots.filter((l) => l.state === "execute" || l.state === "held")) {
+        const detail = await station.lot(lot.id);
+        socket.emit("lot.updated", { lot: detail.lot, runs: detail.runs });
+      }
+    } catch (err) {
+      log.warn({ err }, "lots snapshot for a live client failed");
+    }
   };
 
   io.use((socket, next) => {
@@ -49,10 +64,7 @@ export function attachLiveSocket(io: Io, deps: { station: StationService; auth: 
     const currentUser = (): SessionUser | undefined => auth.session(tokenOf(socket));
     socket.on("live.join", () => {
       socket.emit("alarms.snapshot", station.alarms.active());
-      station.listLots().then(
-        (lots) => socket.emit("lots.snapshot", lots),
-        () => socket.emit("lots.snapshot", []),
-      );
+      void sendLots(socket);
     });
     socket.on("alarm.acknowledge", (id, done) => {
       if (typeof done !== "function") return;

@@ -114,7 +114,7 @@ export function openApiDocument(): Json {
         Session: { type: "object", properties: { user: ref("User"), permissions: list(str) } },
         User: { type: "object", properties: { username: str, displayName: str, role: { enum: ["operator", "supervisor", "qa", "admin"] }, badge: str, disabled: { type: "boolean" }, mustChangePin: { type: "boolean" } } },
         Alarm: { type: "object", properties: { id: str, source: str, condition: str, severity: { enum: ["high", "medium", "low"] }, message: str, state: { enum: ["active-unack", "active-ack", "returned-unack", "normal"] }, raisedAt: str, clearedAt: str, acknowledgedAt: str, acknowledgedBy: str, shelved: { type: "object", properties: { by: str, reason: str, untilIso: str } } } },
-        Document: { type: "object", properties: { name: str, version: str, yaml: str, versions: list(str) } },
+        Document: { type: "object", properties: { name: str, version: str, yaml: str, versions: list(str), summary: any } },
         AuditEntry: { type: "object", properties: { seq: { type: "integer" }, at: str, actor: str, action: str, target: str, details: any, prevHash: str, hash: str } },
       },
     },

@@ -31,10 +31,11 @@ function describeRules(yaml: string): { version: string } {
 }
 
 /** one set of routes per document kind; `base` is the URL segment */
-function documentRoutes(r: Router, deps: ApiDeps, base: string, auditKind: string, store: VersionedDocStore, check: (yaml: string) => unknown): void {
+function documentRoutes(r: Router, deps: ApiDeps, base: string, auditKind: string, store: VersionedDocStore, check: (yaml: string) => object): void {
   r.get(`/${base}/:name`, allow("station.read"), (req, res) => {
     const { name } = validate(nameParam, req.params, "params");
-    res.json(store.current(name));
+    const doc = store.current(name);
+    res.json({ ...doc, summary: check(doc.yaml) });
   });
   r.get(`/${base}/:name/versions/:version`, allow("station.read"), (req, res) => {
     const { name, version } = validate(versionParam, req.params, "params");
@@ -65,7 +66,13 @@ export function recipeRoutes(r: Router, deps: ApiDeps): void {
   });
   documentRoutes(r, deps, "recipes", "recipe", recipes, (yaml) => {
     const recipe = parseRecipeYaml(yaml, "recipe");
-    return { name: recipe.name, version: recipe.version, kind: recipe.kind, phases: recipe.phases.map((p) => ({ name: p.name, steps: p.steps.length })) };
+    // Step texts with their kind, so the HMI can show a phase's steps and which one the channel is on.
+    return {
+      name: recipe.name,
+      version: recipe.version,
+      kind: recipe.kind,
+      phases: recipe.phases.map((p) => ({ name: p.name, steps: p.steps.map((s) => ({ text: s.text, kind: s.spec.kind, role: s.role })) })),
+    };
   });
   documentRoutes(r, deps, "grading-rules", "grading-rules", rules, describeRules);
 }

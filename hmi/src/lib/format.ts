@@ -1,0 +1,25 @@
+/** Number and time formatting for the HMI: fixed decimals so live values never change width. */
+export function fixed(value: number | undefined, decimals: number): string {
+  return value === undefined || !Number.isFinite(value) ? "—" : value.toFixed(decimals);
+}
+
+/** "2 d 04:05", "04:05:09" — remaining time without jumping widths within a unit */
+export function duration(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86400);
+  const hh = String(Math.floor((s % 86400) / 3600)).padStart(2, "0");
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return d > 0 ? `${d} d ${hh}:${mm}` : `${hh}:${mm}:${ss}`;
+}
+
+export function dateTime(iso: string | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return `${d.toLocaleDateString("en-CA")} ${d.toLocaleTimeString("en-GB")}`;
+}
+
+export function percent(fraction: number | undefined, decimals = 0): string {
+  return fraction === undefined ? "—" : `${(fraction * 100).toFixed(decimals)} %`;
+}
