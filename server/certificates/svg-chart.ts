@@ -2,6 +2,15 @@
  * Small SVG line chart for certificates: axes, 1-2-5 ticks, axis labels with units, legend,
  * optional error bars and an optional secondary y axis that is a linear rescaling of the
  * primary one (dU/dT in mV/K ↔ ΔS in J/(mol·K)). Rendered to vector paths by pdfmake.
+ *
+ * Long series are decimated to what the page can show: per DECIMATION_COLUMN_PT-wide column of
+ * the plot, the lowest and highest point of the samples falling in it (min/max aggregation; with
+ * first/last per column it is M4: Jugel et al., "M4: A Visualization-Oriented Time Series Data
+ * Aggregation", PVLDB 7(10), 2014 — dropping first/last moves a joining segment by less than one
+ * column). Unlike thinning by stride, every local extreme survives, so a narrow dQ/dV peak keeps
+ * its true height. The decimation is a pure function of the series and the plot geometry: it is
+ * part of the layout (LAYOUT_VERSION in pdf-renderer.ts). Lines that share a style are drawn as
+ * one path, since the PDF's SVG converter spends its time per element.
  */
 
 export interface ChartSeries {
@@ -21,9 +30,13 @@ export interface LineChartSpec {
   heightPt: number;
   /** right-hand axis showing y·scale */
   secondaryAxis?: { label: string; scale: number };
-  /** more points than this per series are thinned by stride (the signed JSON keeps them all) */
-  maxPointsPerSeries?: number;
 }
+
+/**
+ * Width of one decimation column [pt]. 2 pt ≈ 0.7 mm is about what a 1 pt line resolves; it bounds
+ * a series on a full-width A4 chart to ≈ 2 × 206 points however long the measurement.
+ */
+export const DECIMATION_COLUMN_PT = 2;
 
 const SERIES_STYLES = [
   { stroke: "#1f3b73", dash: "" },
@@ -37,28 +50,29 @@ const MARGIN = { left: 52, right: 52, top: 18, bottom: 30 };
 export function lineChartSvg(spec: LineChartSpec): string {
   const { widthPt: w, heightPt: h } = spec;
   const plot = { x0: MARGIN.left, y0: MARGIN.top, x1: w - MARGIN.right, y1: h - MARGIN.bottom };
-  const maxPoints = spec.maxPointsPerSeries ?? 600;
-  const series = spec.series.map((s) => thin(s, maxPoints));
-  const xRange = niceRange(series.flatMap((s) => s.x));
-  const yRange = niceRange(series.flatMap((s) => s.y.flatMap((y, i) => [y - (s.err?.[i] ?? 0), y + (s.err?.[i] ?? 0)])));
+  const xRange = niceRange(extent(spec.series.map((s) => ({ lo: s.x, hi: s.x }))));
+  const yRange = niceRange(extent(spec.series.map((s) => (s.err ? { lo: s.y.map((y, i) => y - s.err![i]), hi: s.y.map((y, i) => y + s.err![i]) } : { lo: s.y, hi: s.y }))));
   const sx = (x: number) => plot.x0 + ((x - xRange.min) / (xRange.max - xRange.min)) * (plot.x1 - plot.x0);
   const sy = (y: number) => plot.y1 - ((y - yRange.min) / (yRange.max - yRange.min)) * (plot.y1 - plot.y0);
+  const series = spec.series.map((s) => decimateMinMax(s, (x) => Math.floor((sx(x) - plot.x0) / DECIMATION_COLUMN_PT)));
 
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`);
   if (spec.title) parts.push(text(plot.x0, 11, spec.title, { size: 9, weight: "bold" }));
   parts.push(`<rect x="${fmt(plot.x0)}" y="${fmt(plot.y0)}" width="${fmt(plot.x1 - plot.x0)}" height="${fmt(plot.y1 - plot.y0)}" fill="none" stroke="#333" stroke-width="0.6"/>`);
 
+  const grid: Segment[] = [];
+  const tickMarks: Segment[] = [];
   for (const tick of xRange.ticks) {
     const x = sx(tick);
-    parts.push(line(x, plot.y0, x, plot.y1, "#ddd", 0.4));
-    parts.push(line(x, plot.y1, x, plot.y1 + 3, "#333", 0.6));
+    grid.push([x, plot.y0, x, plot.y1]);
+    tickMarks.push([x, plot.y1, x, plot.y1 + 3]);
     parts.push(text(x, plot.y1 + 11, formatTick(tick, xRange.step), { size: 7, anchor: "middle" }));
   }
   for (const tick of yRange.ticks) {
     const y = sy(tick);
-    parts.push(line(plot.x0, y, plot.x1, y, "#ddd", 0.4));
-    parts.push(line(plot.x0 - 3, y, plot.x0, y, "#333", 0.6));
+    grid.push([plot.x0, y, plot.x1, y]);
+    tickMarks.push([plot.x0 - 3, y, plot.x0, y]);
     parts.push(text(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), { size: 7, anchor: "end" }));
   }
   parts.push(text((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, { size: 8, anchor: "middle" }));
@@ -66,15 +80,16 @@ export function lineChartSvg(spec: LineChartSpec): string {
 
   if (spec.secondaryAxis) {
     const { scale, label } = spec.secondaryAxis;
-    const secondary = niceRange([yRange.min * scale, yRange.max * scale]);
+    const secondary = niceRange({ lo: yRange.min * scale, hi: yRange.max * scale });
     for (const tick of secondary.ticks) {
       const y = sy(tick / scale);
       if (y < plot.y0 - 0.01 || y > plot.y1 + 0.01) continue;
-      parts.push(line(plot.x1, y, plot.x1 + 3, y, "#333", 0.6));
+      tickMarks.push([plot.x1, y, plot.x1 + 3, y]);
       parts.push(text(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), { size: 7, anchor: "start" }));
     }
     parts.push(text(w - 8, (plot.y0 + plot.y1) / 2, label, { size: 8, anchor: "middle", rotate: true }));
   }
+  parts.push(lines(grid, "#ddd", 0.4), lines(tickMarks, "#333", 0.6));
 
   const legendX = plot.x1 - 94;
   parts.push(`<rect x="${fmt(legendX)}" y="${fmt(plot.y0 + 2)}" width="90" height="${fmt(series.length * 10 + 2)}" fill="#ffffff" fill-opacity="0.85" stroke="none"/>`);
@@ -85,13 +100,13 @@ export function lineChartSvg(spec: LineChartSpec): string {
       const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
       parts.push(`<path d="${d}" fill="none" stroke="${style.stroke}" stroke-width="1"${dash}/>`);
     }
-    s.err?.forEach((e, i) => {
-      if (e === 0) return;
+    const errorBars = (s.err ?? []).flatMap((e, i): Segment[] => {
+      if (e === 0) return [];
       const x = sx(s.x[i]);
-      parts.push(line(x, sy(s.y[i] - e), x, sy(s.y[i] + e), style.stroke, 0.6));
-      parts.push(line(x - 2, sy(s.y[i] - e), x + 2, sy(s.y[i] - e), style.stroke, 0.6));
-      parts.push(line(x - 2, sy(s.y[i] + e), x + 2, sy(s.y[i] + e), style.stroke, 0.6));
+      const [lo, hi] = [sy(s.y[i] - e), sy(s.y[i] + e)];
+      return [[x, lo, x, hi], [x - 2, lo, x + 2, lo], [x - 2, hi, x + 2, hi]];
     });
+    if (errorBars.length > 0) parts.push(lines(errorBars, style.stroke, 0.6));
     const ly = plot.y0 + 9 + index * 10;
     const lx = legendX + 4;
     parts.push(`<path d="M${fmt(lx)} ${fmt(ly - 2.5)} L${fmt(lx + 14)} ${fmt(ly - 2.5)}" stroke="${style.stroke}" stroke-width="1"${style.dash ? ` stroke-dasharray="${style.dash}"` : ""}/>`);
@@ -109,10 +124,20 @@ interface NiceRange {
   ticks: number[];
 }
 
+/** Smallest of `lo` and largest of `hi` over all parts, by loop: spreading 10⁵ samples into Math.min overflows the stack. */
+function extent(parts: readonly { lo: readonly number[]; hi: readonly number[] }[]): { lo: number; hi: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const part of parts) {
+    for (const v of part.lo) if (v < lo) lo = v;
+    for (const v of part.hi) if (v > hi) hi = v;
+  }
+  return { lo, hi };
+}
+
 /** Axis range widened to 1-2-5 multiples with about five ticks (Heckbert, "Nice numbers for graph labels", Graphics Gems 1990). */
-export function niceRange(values: readonly number[], targetTicks = 5): NiceRange {
-  let lo = Math.min(...values);
-  let hi = Math.max(...values);
+export function niceRange(bounds: { lo: number; hi: number }, targetTicks = 5): NiceRange {
+  let { lo, hi } = bounds;
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
     lo = 0;
     hi = 1;
@@ -139,19 +164,50 @@ function formatTick(value: number, step: number): string {
   return s === "-0" || /^-0\.0*$/.test(s) ? s.slice(1) : s;
 }
 
-function thin(s: ChartSeries, maxPoints: number): ChartSeries {
-  if (s.x.length <= maxPoints) return s;
-  const stride = Math.ceil(s.x.length / maxPoints);
-  const keep = (_: number, i: number) => i % stride === 0 || i === s.x.length - 1;
-  return { name: s.name, x: s.x.filter(keep), y: s.y.filter(keep), err: s.err?.filter(keep) };
+/**
+ * Min/max decimation: split the series into runs of consecutive samples in the same plot column
+ * and keep, per run, its lowest and highest sample in their original order, plus the series' first
+ * and last sample. Runs (not columns) keep the path's topology when x is not monotone, e.g. a
+ * charge/discharge loop.
+ */
+export function decimateMinMax(s: ChartSeries, columnOf: (x: number) => number): ChartSeries {
+  const n = s.x.length;
+  if (n <= 2) return s;
+  const keep: number[] = [0];
+  const closeRun = (start: number, end: number) => {
+    let lo = start;
+    let hi = start;
+    for (let i = start + 1; i < end; i++) {
+      if (s.y[i] < s.y[lo]) lo = i;
+      if (s.y[i] > s.y[hi]) hi = i;
+    }
+    for (const i of lo <= hi ? [lo, hi] : [hi, lo]) if (i !== keep[keep.length - 1]) keep.push(i);
+  };
+  let start = 0;
+  let column = columnOf(s.x[0]);
+  for (let i = 1; i < n; i++) {
+    const c = columnOf(s.x[i]);
+    if (c === column) continue;
+    closeRun(start, i);
+    start = i;
+    column = c;
+  }
+  closeRun(start, n);
+  if (keep[keep.length - 1] !== n - 1) keep.push(n - 1);
+  if (keep.length === n) return s;
+  return { name: s.name, x: keep.map((i) => s.x[i]), y: keep.map((i) => s.y[i]), err: s.err && keep.map((i) => s.err![i]) };
 }
 
 function fmt(n: number): string {
   return n.toFixed(2);
 }
 
-function line(x1: number, y1: number, x2: number, y2: number, stroke: string, width: number): string {
-  return `<path d="M${fmt(x1)} ${fmt(y1)} L${fmt(x2)} ${fmt(y2)}" stroke="${stroke}" stroke-width="${width}" fill="none"/>`;
+type Segment = [x1: number, y1: number, x2: number, y2: number];
+
+/** Straight segments of one style as a single path element. */
+function lines(segments: readonly Segment[], stroke: string, width: number): string {
+  const d = segments.map(([x1, y1, x2, y2]) => `M${fmt(x1)} ${fmt(y1)} L${fmt(x2)} ${fmt(y2)}`).join(" ");
+  return `<path d="${d}" stroke="${stroke}" stroke-width="${width}" fill="none"/>`;
 }
 
 function text(

@@ -19,13 +19,43 @@ const negAt = (soc: number) => 0.0279 + soc * (0.9014 - 0.0279);
 const posAt = (soc: number) => 0.9084 + soc * (0.2661 - 0.9084);
 const round = (v: number, digits: number) => Number(v.toFixed(digits));
 
-export function sampleContent(overrides: { serial?: string; lot?: string; id?: string; points?: number } = {}): CertificateContent {
+const ocvV = (soc: number) => nmc811OcpV(posAt(soc)) - graphiteOcpV(negAt(soc));
+
+/**
+ * dQ/dV on a uniform voltage grid, as the station's ICA reports it (imprint/ica.ts: 1 mV default):
+ * SOC(V) by inverting the OCV on a dense SOC grid, then central differences.
+ */
+function icaOnGrid(capacityAh: number, stepV: number): { voltageV: number[]; dqdvAhPerV: number[] } {
+  const dense = Array.from({ length: 20001 }, (_, i) => 0.02 + (0.96 * i) / 20000);
+  const denseV = dense.map(ocvV);
+  const socAt = (v: number) => {
+    let lo = 0;
+    let hi = dense.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (denseV[mid] < v) lo = mid;
+      else hi = mid;
+    }
+    return dense[lo] + ((v - denseV[lo]) / (denseV[hi] - denseV[lo])) * (dense[hi] - dense[lo]);
+  };
+  const voltageV: number[] = [];
+  for (let v = Math.ceil(denseV[0] / stepV) * stepV + stepV; v < denseV[denseV.length - 1] - stepV; v += stepV) voltageV.push(round(v, 4));
+  const dqdvAhPerV = voltageV.map((v) => round((capacityAh * (socAt(v + stepV) - socAt(v - stepV))) / (2 * stepV), 4));
+  return { voltageV, dqdvAhPerV };
+}
+
+export function sampleContent(
+  overrides: { serial?: string; lot?: string; id?: string; points?: number; icaGridStepV?: number } = {},
+): CertificateContent {
   const points = overrides.points ?? 500;
   const capacityAh = 4.9873;
   const soc = Array.from({ length: points }, (_, i) => 0.02 + (0.96 * i) / (points - 1));
-  const voltage = soc.map((s) => round(nmc811OcpV(posAt(s)) - graphiteOcpV(negAt(s)), 5));
+  const voltage = soc.map((s) => round(ocvV(s), 5));
   const charge = soc.map((s) => round(s * capacityAh, 5));
-  const dqdv = voltage.slice(1).map((v, i) => round((charge[i + 1] - charge[i]) / Math.max(v - voltage[i], 1e-4), 4));
+  const ica =
+    overrides.icaGridStepV === undefined
+      ? { voltageV: voltage.slice(1), dqdvAhPerV: voltage.slice(1).map((v, i) => round((charge[i + 1] - charge[i]) / Math.max(v - voltage[i], 1e-4), 4)) }
+      : icaOnGrid(capacityAh, overrides.icaGridStepV);
   const socPoints = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
   const dudt = (lliShift: number) =>
     socPoints.map((s) => round(nmc811DudtMvPerK(posAt(s - lliShift)) - graphiteDudtMvPerK(negAt(s)), 4));
@@ -68,7 +98,7 @@ export function sampleContent(overrides: { serial?: string; lot?: string; id?: s
     },
     curves: [
       { id: "voltage", title: "Discharge voltage, C/20", xLabel: "Charge / Ah", yLabel: "Voltage / V", series: [{ name: "measured", x: charge, y: voltage }] },
-      { id: "dqdv", title: "Incremental capacity dQ/dV", xLabel: "Voltage / V", yLabel: "dQ/dV / (Ah/V)", series: [{ name: "measured", x: voltage.slice(1), y: dqdv }] },
+      { id: "dqdv", title: "Incremental capacity dQ/dV", xLabel: "Voltage / V", yLabel: "dQ/dV / (Ah/V)", series: [{ name: "measured", x: ica.voltageV, y: ica.dqdvAhPerV }] },
       {
         id: "dudt",
         title: "Entropy profile dU/dT vs imprint",
