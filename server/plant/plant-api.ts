@@ -7,13 +7,14 @@
  *   GET /api/plant/cells/:serial              one cell's grades across every station, oldest first
  */
 import type { Express, NextFunction, Request, Response } from "express";
+import type { TopicKind } from "./plant-messages.ts";
 import type { PlantStore } from "./plant-store.ts";
 
 export interface PlantHealth {
   broker: { connected: boolean; error?: string };
   database: { ok: boolean; error?: string };
-  /** messages written since start; messages refused as invalid */
-  written: number;
+  /** messages written since start, per topic kind (redeliveries count again); messages refused as invalid */
+  written: Partial<Record<TopicKind, number>>;
   rejected: number;
 }
 

@@ -53,7 +53,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
   }
   const store = createPlantStore(pool);
 
-  const health: PlantHealth = { broker: { connected: false, error: `not yet connected to ${cfg.mqtt.url}` }, database: { ok: true }, written: 0, rejected: 0 };
+  const health: PlantHealth = { broker: { connected: false, error: `not yet connected to ${cfg.mqtt.url}` }, database: { ok: true }, written: {}, rejected: 0 };
   let stopped = false;
   let wakeRetry: (() => void) | undefined;
 
@@ -102,7 +102,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
     }
     writeDurably(() => store.write(parsed.kind, parsed.message)).then((ok) => {
       if (!ok) return done(new Error("plant service stopping; message left to the broker"));
-      health.written++;
+      health.written[parsed.kind] = (health.written[parsed.kind] ?? 0) + 1;
       done();
     }, done);
   };
@@ -127,7 +127,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
 
   const app = express();
   app.disable("x-powered-by");
-  mountPlantApi(app, store, () => ({ ...health }), cfg.http.corsOrigin);
+  mountPlantApi(app, store, () => ({ ...health, written: { ...health.written } }), cfg.http.corsOrigin);
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => reject(new Error(`plant API cannot listen on ${cfg.http.host}:${cfg.http.port}: ${e.message}`)));
@@ -144,7 +144,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
     url: `http://${host}:${port}`,
     port,
     store,
-    health: () => ({ ...health }),
+    health: () => ({ ...health, written: { ...health.written } }),
     async stop() {
       stopped = true;
       wakeRetry?.();

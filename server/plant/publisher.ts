@@ -98,12 +98,17 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
     for (const m of outbox.pending(WINDOW - inFlight.size, (id) => inFlight.has(id))) {
       inFlight.add(m.id);
       client.publish(m.topic, m.payload, { qos: 1 }, (err) => {
-        if (gen === generation) inFlight.delete(m.id);
+        // the slot stays taken until the outbox has forgotten the message, else the next pump sends it again
+        const release = () => void (gen === generation && inFlight.delete(m.id));
         if (err) {
+          release();
           if (!stopped) plog.debug({ id: m.id, err: err.message }, "publish not acknowledged; stays in the outbox");
           return;
         }
-        outbox.ack(m.id).then(pump, (e: Error) => plog.error({ err: e.message }, "outbox ack failed"));
+        outbox.ack(m.id).then(
+          () => (release(), pump()),
+          (e: Error) => (release(), plog.error({ err: e.message }, "outbox ack failed")),
+        );
       });
     }
   };

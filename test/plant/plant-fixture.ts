@@ -27,7 +27,7 @@ export interface TestStation {
   dispose(): Promise<void>;
 }
 
-export async function startTestStation(o: { id: string; lineId: string; brokerUrl: string; channels?: number; plantId?: string }): Promise<TestStation> {
+export async function startTestStation(o: { id: string; lineId: string; brokerUrl: string; channels?: number; plantId?: string; publishLiveEveryMs?: number }): Promise<TestStation> {
   const hub = createLiveHub();
   const fake = createFakeStation(hub, { cyclerId: "cycler-1", channels: o.channels ?? 8 });
   fake.feed();
@@ -36,7 +36,7 @@ export async function startTestStation(o: { id: string; lineId: string; brokerUr
     attachPlantPublisher({
       service: fake,
       hub,
-      config: plantSchema.parse({ enabled: true, plantId: o.plantId ?? "plant-1", lineId: o.lineId, mqtt: { url, reconnectMs: 200 }, publishLiveEveryMs: 200 }),
+      config: plantSchema.parse({ enabled: true, plantId: o.plantId ?? "plant-1", lineId: o.lineId, mqtt: { url, reconnectMs: 200 }, publishLiveEveryMs: o.publishLiveEveryMs ?? 200 }),
       stationId: o.id,
       stationName: `Station ${o.id}`,
       simulated: true,
