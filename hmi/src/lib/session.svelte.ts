@@ -20,6 +20,11 @@ class Session {
   permissions = $state<Permission[]>([]);
   /** false until the first session check answered */
   checked = $state(false);
+  /**
+   * The server mounts no auth API (a bare HTTP edge, e.g. an equipment-only test station): nothing can be
+   * changed through it, so the HMI shows the live overview only.
+   */
+  viewOnly = $state(false);
 
   can(p: Permission): boolean {
     return this.permissions.includes(p);
@@ -38,8 +43,11 @@ class Session {
     try {
       this.#apply(await get<SessionAnswer>("/auth/session"));
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) throw e;
-      this.#apply(undefined);
+      if (e instanceof ApiError && e.status === 404) {
+        this.viewOnly = true;
+        live.connect();
+      } else if (e instanceof ApiError && e.status === 401) this.#apply(undefined);
+      else throw e;
     } finally {
       this.checked = true;
     }
