@@ -35,8 +35,14 @@ export function populationOf(c: SimCyclerConfig): CellSpec[] {
   const p = c.population;
   const common = { seed: p.seed, count: c.channels, chemistry: p.chemistry, serialPrefix: p.serialPrefix };
   return p.kind === "new"
-    ? newLot({ ...common, microShortRate: p.microShortRate, highResistanceRate: p.highResistanceRate })
-    : secondLifeCells(common);
+    ? newLot({
+        ...common,
+        microShortRate: p.microShortRate,
+        highResistanceRate: p.highResistanceRate,
+        microShortIndices: p.microShortChannels.map((ch) => ch - 1),
+        highResistanceIndices: p.highResistanceChannels.map((ch) => ch - 1),
+      })
+    : secondLifeCells({ ...common, microShortIndices: p.microShortChannels.map((ch) => ch - 1) });
 }
 
 export function createSimEnvironment(cfg: SimulatorsConfig, opts: SimEnvironmentOptions = {}): SimEnvironment {

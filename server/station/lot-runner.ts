@@ -140,6 +140,8 @@ export class LotRunner {
       const compiled = this.phase(run);
       const live = access.live()?.find((c) => c.channel === run.channel);
       const alreadyStarted = live && live.programId === compiled.program.id && run.programId === compiled.program.id && ["running", "paused", "finished"].includes(live.state);
+      // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
+      if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
       if (!alreadyStarted) {
         if (live && (live.state === "finished" || live.state === "loaded")) await access.driver.command(run.channel, "stop").catch(() => undefined);
         await access.driver.load(run.channel, compiled.program);
@@ -210,12 +212,13 @@ export class LotRunner {
   private async drain(run: Run, driver: CyclerDriver): Promise<void> {
     const trace = this.trace(run);
     for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
-      const records = await driver.readRecords(run.channel, trace.lastSeq(), RECORD_BATCH);
+      const after = trace.lastSeq() >= 0n ? trace.lastSeq() : BigInt(run.startSeq ?? "0");
+      const records = await driver.readRecords(run.channel, after, RECORD_BATCH);
       if (records.length === 0) return;
       const withPhase = records.map((r) => ({ ...r, phaseIndex: this.lot.phaseIndex }));
       const first = records[0].seq;
-      if (trace.lastSeq() >= 0n && first !== trace.lastSeq() + 1n) {
-        this.deps.alarms.raise({ source: `${run.cyclerId}/${run.channel}`, condition: "record-gap", severity: "high", message: `${run.serial}: records ${trace.lastSeq() + 1n}…${first - 1n} are no longer in the cycler's buffer` });
+      if (first !== after + 1n) {
+        this.deps.alarms.raise({ source: `${run.cyclerId}/${run.channel}`, condition: "record-gap", severity: "high", message: `${run.serial}: records ${after + 1n}…${first - 1n} are no longer in the cycler's buffer` });
       }
       trace.append(withPhase);
       this.lastRecord.set(run.id, withPhase[withPhase.length - 1]);
@@ -253,21 +256,36 @@ export class LotRunner {
     await this.save();
   }
 
-  /** The run's records grouped by (phase, step) role tags of the recipe. */
+  /**
+   * The run's records cut into segments, one per execution of a role-tagged step (a looped step gives one segment
+   * per cycle), in time order — the shape the domain analyses take.
+   */
   segments(run: Run): RoleSegment[] {
     const records = readTrace(this.deps.store.traceFile(this.lotId, run.id));
-    const out: RoleSegment[] = [];
-    this.deps.recipe.phases.forEach((p, phaseIndex) => {
+    const rolesByPhase = this.deps.recipe.phases.map((p) => {
       const compiled = compilePhase(
         this.deps.recipe, p.name,
         { nominalCapacityAh: this.lot.nominalCapacityAh, chemistry: this.lot.chemistry as "nmc811-graphite" },
         this.deps.cyclers.get(run.cyclerId)?.info()?.limits ?? { maxVoltageV: 1e3, minVoltageV: -1e3, maxCurrentA: 1e6, maxTemperatureC: 1e3 },
         { restVoltageV: 3.6 }, // roles do not depend on the hold voltage
       );
-      for (const { stepIndex, role } of compiled.roles) {
-        out.push({ role, phase: p.name, records: records.filter((r) => r.phaseIndex === phaseIndex && r.stepIndex === stepIndex) });
-      }
+      return new Map(compiled.roles.map((r) => [r.stepIndex, r.role]));
     });
+    const out: RoleSegment[] = [];
+    let key = "";
+    for (const r of records) {
+      const role = rolesByPhase[r.phaseIndex]?.get(r.stepIndex);
+      if (role === undefined) {
+        key = "";
+        continue;
+      }
+      const k = `${r.phaseIndex}/${r.stepIndex}/${r.cycle}`;
+      if (k !== key) {
+        out.push({ role, phase: this.deps.recipe.phases[r.phaseIndex].name, records: [] });
+        key = k;
+      }
+      out[out.length - 1].records.push(r);
+    }
     return out;
   }
 

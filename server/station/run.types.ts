@@ -26,6 +26,8 @@ export interface Run {
   programId?: string;
   /** cycler boot id when the phase was loaded: a different one after restart means the cycler rebooted */
   bootId?: number;
+  /** the channel's last record seq before the run's first program: the trace starts after it */
+  startSeq?: string;
   /** voltage at the end of the previous phase [V] (feeds "CV hold at OCV") */
   restVoltageV?: number;
   startedAt: string;

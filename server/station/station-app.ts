@@ -18,11 +18,15 @@ import { startSimHost, type SimHost } from "../../simulators/sim-host.ts";
 import { createAlarmManager, type AlarmFile } from "./alarms.ts";
 import { startCyclerMonitor, type CyclerMonitor } from "./cycler-monitor.ts";
 import { createLiveHub, type LiveHub } from "./live-hub.ts";
+import { createDomainAnalysis } from "./lot-analysis.ts";
 import { LotRunner, type CyclerAccess, type LotAnalysis } from "./lot-runner.ts";
 import type { Lot, Run } from "./run.types.ts";
 import { StationRequestError, type StationService } from "./station-service.ts";
 import type { ClockSpeed } from "../../simulators/clock.ts";
-import type { Express } from "express";
+import { createApiRouter } from "../api/api-router.ts";
+import { createAuthService, type AuthOptions } from "../auth/auth.service.ts";
+import { auditFile, openAuditLog } from "../store/audit-log.ts";
+import { attachPlantPublisher } from "../plant/publisher.ts";
 
 export interface StationOverrides {
   dataDir?: string;
@@ -34,8 +38,8 @@ export interface StationOverrides {
   analysis?: LotAnalysis;
   /** period of the runtime loop [ms]; default the fastest cycler poll interval */
   tickMs?: number;
-  /** mounts the REST API; default: the station's own router */
-  routes?: (app: Express, station: StationService) => void;
+  /** auth options (tests pass a known first-admin PIN) */
+  auth?: AuthOptions;
 }
 
 export interface StationHandle {
@@ -45,18 +49,9 @@ export interface StationHandle {
   hub: LiveHub;
   sims?: SimHost;
   monitors: Map<string, CyclerMonitor>;
+  auth: import("../auth/auth.service.ts").AuthService;
   stop(): Promise<void>;
 }
-
-/** Until a recipe kind has its analysis wired, finished runs keep their traces and say so. */
-const noAnalysis: LotAnalysis = {
-  async cell(lot) {
-    throw new Error(`no analysis is configured for ${lot.kind} lots`);
-  },
-  async lot() {
-    return undefined;
-  },
-};
 
 export async function startStation(loaded: LoadedConfig, log: Logger, o: StationOverrides = {}): Promise<StationHandle> {
   const cfg = loaded.config;
@@ -131,7 +126,7 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       const id = cfg.equipment.cyclers.find((c) => c.id === cyclerId)?.chamber;
       return id === undefined ? undefined : chambers.get(id);
     };
-    const analysis = o.analysis ?? noAnalysis;
+    const analysis = o.analysis ?? createDomainAnalysis({ configDir: loaded.dir, store, recipe: loadRecipe });
     const makeRunner = (file: Awaited<ReturnType<typeof store.lot>> & object) => {
       const r = new LotRunner(file, {
         store,
@@ -269,6 +264,18 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       onAlarm: (fn) => alarms.onChange(fn),
     };
 
+    if (cfg.plant.enabled) {
+      const plant = await attachPlantPublisher({ service, hub, config: cfg.plant, stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled, dataDir, log });
+      stoppers.push(() => plant.stop());
+    }
+
+    const auth = await createAuthService(dataDir, o.auth);
+    if (auth.bootstrap.adminCreated) {
+      log.warn({ user: "admin", pin: auth.bootstrap.adminPin }, `first start: log in as "admin" with PIN ${auth.bootstrap.adminPin}; you must change it at first login`);
+    }
+    const audit = openAuditLog(auditFile(dataDir));
+    const api = createApiRouter({ station: service, auth, audit, recipesDir, gradingRulesDir: path.join(loaded.dir, "grading"), log });
+
     const http: HttpServerHandle = await startHttpServer({
       host: o.httpHost ?? cfg.http.host,
       port: o.httpPort ?? cfg.http.port,
@@ -276,11 +283,12 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       hub,
       log,
       snapshotMeta: () => ({ stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled }),
-      routes: (app) => o.routes?.(app, service),
+      routes: api.mount,
+      socket: api.attachSocket,
     });
     stoppers.push(() => http.close());
 
-    return { url: http.url, port: http.port, service, hub, sims, monitors, stop };
+    return { url: http.url, port: http.port, service, hub, sims, monitors, auth, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -8,6 +8,8 @@ describe("HMI live channel grid", () => {
   let browser: Awaited<ReturnType<typeof launchBrowser>>;
   beforeAll(async () => {
     station = await startTestStation({ channels: 8 });
+    await station.auth.createUser({ username: "op1", displayName: "Operator One", role: "operator", pin: "111111" });
+    await station.auth.changePin("op1", "111111", "246810"); // new users must choose their own PIN first
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -18,6 +20,9 @@ describe("HMI live channel grid", () => {
   it("shows all 8 channels and a running channel's values change live", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(station.url);
+    await page.fill('input[name="user"]', "op1");
+    for (const digit of "246810") await page.click(`button[data-key="${digit}"]`);
+    await page.click('button[data-key="enter"]');
     await page.waitForSelector('[data-channel="cycler-1/8"]', { timeout: 20_000 });
     expect(await page.locator("[data-channel]").count()).toBe(8);
     await expect.poll(() => page.locator('[data-testid="simulated"]').count()).toBe(1);
