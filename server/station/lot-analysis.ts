@@ -32,13 +32,19 @@ function rulesFile<T>(configDir: string, name: string, schema: import("zod").Zod
   return parseConfig(readFileSync(file, "utf8"), file, schema) as T;
 }
 
-/** The cell's most recent imprint, as the second-life comparison needs it. */
-async function imprintBaseline(store: StationStore, serial: string): Promise<ImprintBaseline | undefined> {
+/** The cell's most recent imprint on this station, if it has one. */
+export async function latestImprint(store: StationStore, serial: string): Promise<Imprint | undefined> {
   const entries = (await store.lookupSerial(serial)).filter((e) => e.kind === "imprint");
   const last = entries[entries.length - 1];
   if (!last) return undefined;
-  const imprint = (await store.results(last.lotId)).cells[serial] as CellResult | undefined;
-  if (!imprint || imprint.kind !== "imprint") return undefined;
+  const result = (await store.results(last.lotId)).cells[serial] as CellResult | undefined;
+  return result?.kind === "imprint" ? result : undefined;
+}
+
+/** The imprint figures the second-life comparison needs. */
+async function imprintBaseline(store: StationStore, serial: string): Promise<ImprintBaseline | undefined> {
+  const imprint = await latestImprint(store, serial);
+  if (!imprint) return undefined;
   return {
     ...(imprint.capacityAh ? { capacityAh: imprint.capacityAh } : {}),
     ...(imprint.dcirMilliohm ? { dcirMilliohm: imprint.dcirMilliohm } : {}),
@@ -50,11 +56,19 @@ async function imprintBaseline(store: StationStore, serial: string): Promise<Imp
   };
 }
 
-export function createDomainAnalysis(deps: DomainAnalysisDeps): LotAnalysis {
+/** Grading and routing rules by name (station-config/grading/<name>.yaml), validated once and cached. */
+export function createRulesCache(configDir: string) {
   const grading = new Map<string, GradingRules>();
   const routing = new Map<string, RoutingRules>();
-  const gradingRules = (name: string) => grading.get(name) ?? grading.set(name, rulesFile(deps.configDir, name, gradingRulesSchema)).get(name)!;
-  const routingRules = (name: string) => routing.get(name) ?? routing.set(name, rulesFile(deps.configDir, name, routingRulesSchema)).get(name)!;
+  return {
+    grading: (name: string) => grading.get(name) ?? grading.set(name, rulesFile(configDir, name, gradingRulesSchema)).get(name)!,
+    routing: (name: string) => routing.get(name) ?? routing.set(name, rulesFile(configDir, name, routingRulesSchema)).get(name)!,
+  };
+}
+
+export function createDomainAnalysis(deps: DomainAnalysisDeps & { rules: ReturnType<typeof createRulesCache> }): LotAnalysis {
+  const gradingRules = deps.rules.grading;
+  const routingRules = deps.rules.routing;
 
   return {
     async cell(lot, run, segments): Promise<CellResult> {

@@ -118,6 +118,7 @@ export class LotRunner {
     try {
       if (this.lot.phaseState === "starting") await this.startPhase();
       else await this.followPhase();
+      this.deps.alarms.clear(`lot:${this.lotId}`, "station-error"); // the problem, if any, has gone
     } catch (e) {
       this.deps.log.error({ lot: this.lotId, err: (e as Error).message }, "lot tick failed");
       this.deps.alarms.raise({ source: `lot:${this.lotId}`, condition: "station-error", severity: "medium", message: (e as Error).message });

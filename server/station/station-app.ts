@@ -18,7 +18,9 @@ import { startSimHost, type SimHost } from "../../simulators/sim-host.ts";
 import { createAlarmManager, type AlarmFile } from "./alarms.ts";
 import { startCyclerMonitor, type CyclerMonitor } from "./cycler-monitor.ts";
 import { createLiveHub, type LiveHub } from "./live-hub.ts";
-import { createDomainAnalysis } from "./lot-analysis.ts";
+import { createDomainAnalysis, createRulesCache, latestImprint } from "./lot-analysis.ts";
+import { createCertificateIssuer } from "../certificates/certificate-issuer.ts";
+import { certificateRoutes, sessionRoles } from "../api/certificates.routes.ts";
 import { LotRunner, type CyclerAccess, type LotAnalysis } from "./lot-runner.ts";
 import type { Lot, Run } from "./run.types.ts";
 import { StationRequestError, type StationService } from "./station-service.ts";
@@ -50,6 +52,7 @@ export interface StationHandle {
   sims?: SimHost;
   monitors: Map<string, CyclerMonitor>;
   auth: import("../auth/auth.service.ts").AuthService;
+  certificates: import("../certificates/certificate-issuer.ts").CertificateIssuer;
   stop(): Promise<void>;
 }
 
@@ -126,7 +129,8 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       const id = cfg.equipment.cyclers.find((c) => c.id === cyclerId)?.chamber;
       return id === undefined ? undefined : chambers.get(id);
     };
-    const analysis = o.analysis ?? createDomainAnalysis({ configDir: loaded.dir, store, recipe: loadRecipe });
+    const rules = createRulesCache(loaded.dir);
+    const analysis = o.analysis ?? createDomainAnalysis({ configDir: loaded.dir, store, recipe: loadRecipe, rules });
     const makeRunner = (file: Awaited<ReturnType<typeof store.lot>> & object) => {
       const r = new LotRunner(file, {
         store,
@@ -269,6 +273,17 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       stoppers.push(() => plant.stop());
     }
 
+    // Certificates: issued automatically when a lot's grades are final (idempotent, so also re-run at start).
+    const certificates = await createCertificateIssuer({
+      dataDir, stationId: cfg.station.id, stationName: cfg.station.name, log,
+      gradingRules: (_lot, r) => { try { return rules.grading(r.name); } catch { return undefined; } },
+      findImprint: (serial) => latestImprint(store, serial),
+    });
+    const issueFor = (lotId: string) =>
+      service.lot(lotId).then((d) => certificates.issueForLot(d)).catch((e: Error) => log.error({ lot: lotId, err: e.message }, "certificates failed"));
+    service.onLotChanged((lot) => { if (lot.state === "complete") void issueFor(lot.id); });
+    for (const lot of await store.listLots()) if (lot.state === "complete") void issueFor(lot.id);
+
     const auth = await createAuthService(dataDir, o.auth);
     if (auth.bootstrap.adminCreated) {
       log.warn({ user: "admin", pin: auth.bootstrap.adminPin }, `first start: log in as "admin" with PIN ${auth.bootstrap.adminPin}; you must change it at first login`);
@@ -283,12 +298,16 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       hub,
       log,
       snapshotMeta: () => ({ stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled }),
-      routes: api.mount,
+      // certificate routes first: verify and public-key are public, the API router authenticates everything after it
+      routes: (app) => {
+        app.use(certificateRoutes({ issuer: certificates, requireRole: sessionRoles(auth) }));
+        api.mount(app);
+      },
       socket: api.attachSocket,
     });
     stoppers.push(() => http.close());
 
-    return { url: http.url, port: http.port, service, hub, sims, monitors, auth, stop };
+    return { url: http.url, port: http.port, service, hub, sims, monitors, auth, certificates, stop };
   } catch (e) {
     await stop();
     throw e;
