@@ -30,6 +30,13 @@ const figureRuleSchema = z
     outlierSide: z.enum(["low", "high", "both"]).default("both"),
     /** floor of the robust σ (measurement resolution), so identical readings do not make everything an outlier */
     minSigma: z.number().min(0).default(0),
+    /**
+     * Scale of the outlier screen. "log" for strictly positive, right-skewed figures: a lot's self-discharge leak is
+     * lognormal, so a linear median ± k·σ flags the healthy upper tail as outliers. On the log scale values are floored
+     * at minSigma first, and σ is at least minLogSigma (ln units; 0.1 ≈ 10 %).
+     */
+    outlierScale: z.enum(["linear", "log"]).default("linear"),
+    minLogSigma: z.number().positive().default(0.1),
     /** a cell without this figure is rejected; default true */
     required: z.boolean().default(true),
   })

@@ -41,6 +41,15 @@ export interface LotGrade {
 
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(3) : x.toPrecision(3));
 
+/** Where the outlier screen works: the raw value, or its logarithm (see FigureRule.outlierScale). */
+function screened(rule: FigureRule, value: number): number {
+  return rule.outlierScale === "log" ? Math.log(Math.max(value, rule.minSigma > 0 ? rule.minSigma : Number.MIN_VALUE)) : value;
+}
+
+function screenSummary(rule: FigureRule, values: readonly number[]): RobustSummary {
+  return rule.outlierScale === "log" ? summarise(values.map((v) => screened(rule, v)), rule.minLogSigma) : summarise(values, rule.minSigma);
+}
+
 function rejectReasons(figure: GradedFigure, value: number | null, rule: FigureRule, stats: RobustSummary | undefined): GradeReason[] {
   const unit = GRADED_FIGURES[figure];
   if (value === null) {
@@ -54,22 +63,24 @@ function rejectReasons(figure: GradedFigure, value: number | null, rule: FigureR
     reasons.push({ figure, value, unit, limit: rule.max, rule: "spec-max", message: `${figure} ${fmt(value)} ${unit} is above the specification maximum ${rule.max} ${unit}` });
   }
   if (rule.outlierK !== undefined && stats !== undefined) {
-    const z = robustZ(value, stats);
+    const z = robustZ(screened(rule, value), stats);
     const k = rule.outlierK;
     const high = z > k && rule.outlierSide !== "low";
     const low = z < -k && rule.outlierSide !== "high";
     if (high || low) {
-      const limit = stats.median + (high ? k : -k) * stats.robustSigma;
+      const log = rule.outlierScale === "log";
+      const back = (x: number) => (log ? Math.exp(x) : x);
+      const limit = back(stats.median + (high ? k : -k) * stats.robustSigma);
       reasons.push({
         figure, value, unit, limit, rule: "outlier",
-        message: `${figure} ${fmt(value)} ${unit} is ${fmt(Math.abs(z))} σ ${high ? "above" : "below"} the lot median ${fmt(stats.median)} ${unit} (limit ${k} σ = ${fmt(limit)} ${unit})`,
+        message: `${figure} ${fmt(value)} ${unit} is ${fmt(Math.abs(z))} σ ${high ? "above" : "below"} the lot median ${fmt(back(stats.median))} ${unit}${log ? " on a log scale" : ""} (limit ${k} σ = ${fmt(limit)} ${unit})`,
       });
     }
   }
   return reasons;
 }
 
-function binMisses(bin: "A" | "B", conditions: readonly BinCondition[], values: Partial<Record<GradedFigure, number | null>>, lot: Partial<Record<GradedFigure, number[]>>, stats: Partial<Record<GradedFigure, RobustSummary>>): GradeReason[] {
+function binMisses(bin: "A" | "B", conditions: readonly BinCondition[], values: Partial<Record<GradedFigure, number | null>>, lot: Partial<Record<GradedFigure, number[]>>, stats: Partial<Record<GradedFigure, RobustSummary>>, rules: GradingRules): GradeReason[] {
   const rule = `bin-${bin}` as const;
   return conditions.flatMap((c): GradeReason[] => {
     const value = values[c.figure] ?? null;
@@ -78,8 +89,10 @@ function binMisses(bin: "A" | "B", conditions: readonly BinCondition[], values: 
     const lotValues = lot[c.figure] ?? [];
     if (value === null || s === undefined) return [{ figure: c.figure, value, unit, limit: null, rule, message: `${c.figure} is needed for bin ${bin}` }];
     const misses: GradeReason[] = [];
-    if (c.maxAbsZ !== undefined && Math.abs(robustZ(value, s)) > c.maxAbsZ) {
-      misses.push({ figure: c.figure, value, unit, limit: c.maxAbsZ, rule, message: `bin ${bin} needs ${c.figure} within ${c.maxAbsZ} σ of the lot median ${fmt(s.median)} ${unit}; it is ${fmt(Math.abs(robustZ(value, s)))} σ away` });
+    const figureRule = rules.figures[c.figure];
+    const z = figureRule ? robustZ(screened(figureRule, value), s) : robustZ(value, s);
+    if (c.maxAbsZ !== undefined && Math.abs(z) > c.maxAbsZ) {
+      misses.push({ figure: c.figure, value, unit, limit: c.maxAbsZ, rule, message: `bin ${bin} needs ${c.figure} within ${c.maxAbsZ} σ of the lot median; it is ${fmt(Math.abs(z))} σ away` });
     }
     if (c.maxPercentile !== undefined) {
       const limit = percentile(lotValues, c.maxPercentile);
@@ -97,22 +110,27 @@ export function gradeLot(imprints: readonly GradableImprint[], rules: GradingRul
   const figures = Object.keys(rules.figures) as GradedFigure[];
   const valueOf = (imp: GradableImprint, f: GradedFigure): number | null => imp[f]?.value ?? null;
   const lot: Partial<Record<GradedFigure, number[]>> = {};
+  /** reported: on the figure's own scale; screen: where the outlier screen and z-scores work (linear or log) */
   const statistics: Partial<Record<GradedFigure, RobustSummary>> = {};
+  const screen: Partial<Record<GradedFigure, RobustSummary>> = {};
   for (const f of figures) {
     const values = imprints.map((imp) => valueOf(imp, f)).filter((v): v is number => v !== null && Number.isFinite(v));
     lot[f] = values;
-    if (values.length > 0) statistics[f] = summarise(values, rules.figures[f]!.minSigma);
+    if (values.length > 0) {
+      statistics[f] = summarise(values, rules.figures[f]!.minSigma);
+      screen[f] = screenSummary(rules.figures[f]!, values);
+    }
   }
   const perCell = imprints.map((imp): CellGrade => {
     const values = Object.fromEntries(figures.map((f) => [f, valueOf(imp, f)])) as Partial<Record<GradedFigure, number | null>>;
     const zScores = Object.fromEntries(
-      figures.filter((f) => values[f] !== null && statistics[f] !== undefined).map((f) => [f, robustZ(values[f]!, statistics[f]!)]),
+      figures.filter((f) => values[f] !== null && screen[f] !== undefined).map((f) => [f, robustZ(screened(rules.figures[f]!, values[f]!), screen[f]!)]),
     ) as Partial<Record<GradedFigure, number>>;
-    const rejects = figures.flatMap((f) => rejectReasons(f, values[f] ?? null, rules.figures[f]!, statistics[f]));
+    const rejects = figures.flatMap((f) => rejectReasons(f, values[f] ?? null, rules.figures[f]!, screen[f]));
     if (rejects.length > 0) return { serial: imp.serial, bin: "reject", reasons: rejects, zScores };
-    const missA = binMisses("A", rules.bins.A, values, lot, statistics);
+    const missA = binMisses("A", rules.bins.A, values, lot, screen, rules);
     if (missA.length === 0) return { serial: imp.serial, bin: "A", reasons: [], zScores };
-    const missB = binMisses("B", rules.bins.B, values, lot, statistics);
+    const missB = binMisses("B", rules.bins.B, values, lot, screen, rules);
     return { serial: imp.serial, bin: missB.length === 0 ? "B" : "C", reasons: [...missA, ...missB], zScores };
   });
   const matchingGroups: string[][] = [];

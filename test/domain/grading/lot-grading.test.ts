@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { gradingRulesSchema } from "../../../server/domain/grading/grading-rules.schema.ts";
+import { median, robustSigma } from "../../../server/domain/grading/lot-statistics.ts";
 import { gradeLot, type GradableImprint } from "../../../server/domain/grading/lot-grading.ts";
 import { matchCells } from "../../../server/domain/grading/matching.ts";
 
@@ -42,9 +43,10 @@ describe("gradeLot", () => {
     expect(bySerial.C025.reasons.map((r) => `${r.figure}/${r.rule}`)).toEqual(["dcirMilliohm/outlier"]);
     const k = bySerial.C017.reasons[0];
     expect(k).toMatchObject({ value: 0.7, unit: "mV/day" });
-    // limit = median + 3·robust σ of the lot's K-values
-    const s = graded.statistics.kValueMvPerDay!;
-    expect(k.limit).toBeCloseTo(s.median + 3 * s.robustSigma, 12);
+    // the shipped rules screen K-values on a log scale: limit = exp(median + 3·robust σ of ln K), σ ≥ minLogSigma
+    const logs = lot.map((c) => Math.log(Math.max(c.kValueMvPerDay!.value, rules.figures.kValueMvPerDay!.minSigma)));
+    const expected = Math.exp(median(logs) + 3 * robustSigma(logs, rules.figures.kValueMvPerDay!.minLogSigma));
+    expect(k.limit).toBeCloseTo(expected, 12);
     expect(k.message).toMatch(/kValueMvPerDay 0.700 mV\/day is .* σ above the lot median/);
   });
 
