@@ -89,8 +89,27 @@ export function errorHandler(log: Logger) {
     if (err instanceof AlarmNotFoundError) return void res.status(404).json({ error: err.message });
     if (err instanceof RecipeError) return void res.status(400).json({ error: err.message, issues: [{ path: err.field ?? "yaml", message: err.message }] });
     if (err instanceof DocumentVersionError) return void res.status(err.status).json({ error: err.message });
-    const status = (err as { status?: number; type?: string }).type === "entity.parse.failed" ? 400 : 500;
-    if (status === 500) log.error({ err, path: req.path }, "API request failed");
-    res.status(status).json({ error: status === 400 ? "request body is not valid JSON" : "internal error" });
+    const bodyError = bodyParserError(err);
+    if (bodyError) return void res.status(bodyError.status).json({ error: bodyError.message });
+    log.error({ err, path: req.path }, "API request failed");
+    res.status(500).json({ error: "internal error" });
   };
+}
+
+/** body-parser refusals carry a `type` and a 4xx status: too large, malformed, wrong charset or encoding. */
+const BODY_ERRORS: Record<string, (e: { limit?: number }) => string> = {
+  "entity.parse.failed": () => "request body is not valid JSON",
+  "entity.too.large": (e) => `request body larger than ${e.limit ?? "the limit"} bytes`,
+  "request.aborted": () => "request aborted by the client",
+  "request.size.invalid": () => "request body size does not match Content-Length",
+  "charset.unsupported": () => "unsupported charset: send UTF-8 JSON",
+  "encoding.unsupported": () => "unsupported Content-Encoding",
+  "parameters.too.many": () => "too many parameters",
+};
+
+function bodyParserError(err: unknown): { status: number; message: string } | undefined {
+  const e = err as { type?: unknown; status?: unknown; limit?: number };
+  if (typeof e?.type !== "string" || !(e.type in BODY_ERRORS)) return undefined;
+  const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 400;
+  return { status, message: BODY_ERRORS[e.type](e) };
 }

@@ -14,7 +14,7 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
 import type { AuthService } from "../auth/auth.service.ts";
-import { ROLES, type Role } from "../auth/permissions.ts";
+import { PERMISSIONS, type Role } from "../auth/permissions.ts";
 import { CertificateStoreError } from "../certificates/certificate.service.ts";
 import { CertificateNotFoundError, type CertificateIssuer } from "../certificates/certificate-issuer.ts";
 import { LotArchiveError } from "../certificates/lot-archive.ts";
@@ -29,7 +29,9 @@ export interface CertificateRouteDeps {
 export const VERIFY_BODY_LIMIT = "10mb";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SAFE_LOT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const QA: readonly Role[] = ["qa", "admin"];
+// The same permissions as the rest of the API (server/auth/permissions.ts), so OpenAPI's x-roles stay true.
+const READ: readonly Role[] = PERMISSIONS["station.read"];
+const QA: readonly Role[] = PERMISSIONS["certificate.manage"];
 
 /** requireRole backed by the station's sessions (server/auth): 401 without a session, 403 for another role. */
 export function sessionRoles(auth: AuthService): (roles: readonly Role[]) => RequestHandler {
@@ -81,16 +83,16 @@ export function certificateRoutes(deps: CertificateRouteDeps): Router {
     res.json({ authentic: v.authentic, unmodified: v.unmodified, format: v.format, id: v.id, serial: v.serial, grade: v.gradeSummary, simulated: v.simulated, reason: v.reason });
   });
 
-  r.get("/api/certificates", ...gate(ROLES), async (req, res) => {
+  r.get("/api/certificates", ...gate(READ), async (req, res) => {
     const lot = req.query.lot === undefined ? undefined : lotId(req.query.lot, "lot");
     res.json(await issuer.list(lot));
   });
 
-  r.get("/api/certificates/:id", ...gate(ROLES), async (req, res) => {
+  r.get("/api/certificates/:id", ...gate(READ), async (req, res) => {
     res.json(await issuer.signed(certificateId(req)));
   });
 
-  r.get("/api/certificates/:id/pdf", ...gate(ROLES), async (req, res) => {
+  r.get("/api/certificates/:id/pdf", ...gate(READ), async (req, res) => {
     const id = certificateId(req);
     const e = await issuer.entry(id);
     sendPdf(res, await issuer.pdf(id), `${e.serial}-${id}.pdf`);

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import express, { type Express } from "express";
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import { Server as IoServer } from "socket.io";
 import type { Logger } from "../log/logger.ts";
 import type { LiveHub } from "../station/live-hub.ts";
@@ -32,14 +32,18 @@ export interface HttpServerHandle {
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerHandle> {
   const app = express();
   app.disable("x-powered-by");
+  app.use(securityHeaders);
   app.use(express.json({ limit: "1mb" }));
   app.get("/api/health", (_req, res) => {
     res.json({ ok: true, links: o.hub.links() });
   });
+  o.routes?.(app);
+  // After the extra routes: when they include the authenticated API router, its session check runs first, so live
+  // channel data (serials, run ids) needs a session like every other read; without an auth API it stays public
+  // (the view-only overview).
   app.get("/api/channels", (_req, res) => {
     res.json(o.hub.channels());
   });
-  o.routes?.(app);
   app.use("/api", (_req, res) => {
     res.status(404).json({ error: "no such endpoint" });
   });
@@ -93,4 +97,18 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
       server.closeAllConnections();
     },
   };
+}
+
+/**
+ * Defence in depth for the HMI: scripts only from the station itself (an injected inline script or event handler
+ * does not run even if some text were ever rendered as HTML), no framing (clickjacking on the touch panel), no
+ * MIME sniffing, no referrer leaving the plant network. connect-src stays open: the plant view reads the plant
+ * service on another origin.
+ */
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader("Content-Security-Policy", "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Referrer-Policy", "no-referrer");
+  next();
 }

@@ -6,7 +6,7 @@
 import type { Server as IoServer, Socket } from "socket.io";
 import type { AuthService, SessionUser } from "../auth/auth.service.ts";
 import type { Logger } from "../log/logger.ts";
-import { can } from "../auth/permissions.ts";
+import { can, type Permission } from "../auth/permissions.ts";
 import { AlarmNotFoundError } from "../station/alarms.ts";
 import type { StationService } from "../station/station-service.ts";
 import type { AuditLog } from "../store/audit-log.ts";
@@ -16,6 +16,15 @@ import { LIVE_COALESCE_MS, type ClientToServerEvents, type LotUpdate, type Serve
 
 type Io = IoServer<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/**
+ * What each client event needs, like the REST routes' permissions; typed over every client event, so a new event
+ * cannot be added without deciding who may send it (test/security checks each one against each role).
+ */
+export const SOCKET_EVENT_PERMISSIONS: Record<keyof ClientToServerEvents, Permission> = {
+  "live.join": "station.read",
+  "alarm.acknowledge": "alarm.acknowledge",
+};
 
 /** how often sockets are checked for expired sessions [ms] */
 const SESSION_SWEEP_MS = 30_000;
@@ -63,6 +72,9 @@ export function attachLiveSocket(io: Io, deps: { station: StationService; auth: 
     // The user as of now, not as of the handshake: roles can change and sessions expire while a socket lives.
     const currentUser = (): SessionUser | undefined => auth.session(tokenOf(socket));
     socket.on("live.join", () => {
+      const user = currentUser();
+      if (!user) return end(socket, "session expired");
+      if (!can(user.role, SOCKET_EVENT_PERMISSIONS["live.join"])) return;
       socket.emit("alarms.snapshot", station.alarms.active());
       void sendLots(socket);
     });
@@ -73,7 +85,8 @@ export function attachLiveSocket(io: Io, deps: { station: StationService; auth: 
         done({ ok: false, status: 401, error: "not signed in" });
         return end(socket, "session expired");
       }
-      if (!can(user.role, "alarm.acknowledge")) return done({ ok: false, status: 403, error: `role ${user.role} may not alarm.acknowledge` });
+      const permission = SOCKET_EVENT_PERMISSIONS["alarm.acknowledge"];
+      if (!can(user.role, permission)) return done({ ok: false, status: 403, error: `role ${user.role} may not ${permission}` });
       if (typeof id !== "string" || id.length === 0 || id.length > 64) return done({ ok: false, status: 400, error: "alarm id: expected a string" });
       try {
         done({ ok: true, value: acknowledgeAlarm(station, audit, user, id) });

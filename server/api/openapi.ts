@@ -26,6 +26,8 @@ interface Op {
   /** signed in, any role (and allowed while a PIN change is pending) */
   session?: boolean;
   body?: z.ZodType;
+  /** a non-JSON request body (media type → schema), e.g. an uploaded PDF */
+  upload?: Record<string, Json>;
   query?: z.ZodObject;
   ok?: Json;
   okStatus?: number;
@@ -39,7 +41,7 @@ function operation(path: string, o: Op): Json {
     : [];
   const secured = o.permission !== undefined || o.session === true;
   const responses: Json = { [String(o.okStatus ?? 200)]: o.ok ?? { description: "OK" } };
-  if (o.body || params.length > 0 || o.query) responses["400"] = error("invalid input; `issues` names each field by path");
+  if (o.body || o.upload || params.length > 0 || o.query) responses["400"] = error("invalid input; `issues` names each field by path");
   if (secured) responses["401"] = error("not signed in or session expired");
   if (o.permission) responses["403"] = error(`role lacks ${o.permission} (${PERMISSIONS[o.permission].join(", ")} may), or a PIN change is pending`);
   if (params.length > 0) responses["404"] = error("not found");
@@ -50,6 +52,7 @@ function operation(path: string, o: Op): Json {
     ...(secured ? { security: [{ session: [] }] } : { security: [] }),
     ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
     ...(o.body ? { requestBody: { required: true, content: { "application/json": { schema: schema(o.body) } } } } : {}),
+    ...(o.upload ? { requestBody: { required: true, content: Object.fromEntries(Object.entries(o.upload).map(([type, s]) => [type, { schema: s }])) } } : {}),
     responses,
   };
 }
@@ -60,7 +63,7 @@ const list = (item: Json): Json => ({ type: "array", items: item });
 const ROUTES: [method: string, path: string, op: Op][] = [
   ["get", "/openapi.json", { tag: "meta", summary: "This document" }],
   ["get", "/health", { tag: "meta", summary: "Liveness and equipment links (served by the HTTP edge)" }],
-  ["get", "/channels", { tag: "meta", summary: "Latest view of every channel (served by the HTTP edge)" }],
+  ["get", "/channels", { tag: "meta", summary: "Latest view of every channel (served by the HTTP edge; needs a session when the auth API is mounted)", permission: "station.read" }],
   ["post", "/auth/login", { tag: "auth", summary: "Log in by user or badge code + PIN; sets the httpOnly session cookie. 429 with Retry-After when locked out", body: loginSchema, ok: json(ref("Session")) }],
   ["post", "/auth/logout", { tag: "auth", summary: "End the session", okStatus: 204, ok: { description: "logged out" } }],
   ["get", "/auth/session", { tag: "auth", summary: "The signed-in user and their permissions", session: true, ok: json(ref("Session")) }],
@@ -91,6 +94,13 @@ const ROUTES: [method: string, path: string, op: Op][] = [
   ["patch", "/users/{username}", { tag: "users", summary: "Change name, role, badge; disable/enable", permission: "user.manage", body: patchUserSchema, ok: json(ref("User")) }],
   ["post", "/users/{username}/reset-pin", { tag: "users", summary: "Set a temporary PIN; the user must change it at next login", permission: "user.manage", body: resetPinSchema, ok: json(ref("User")) }],
   ["get", "/audit", { tag: "audit", summary: "Audit entries, newest first, filtered", permission: "audit.read", query: auditQuerySchema, ok: json(list(ref("AuditEntry"))) }],
+  ["get", "/certificates", { tag: "certificates", summary: "Certificate index entries, optionally of one lot", permission: "station.read", query: z.object({ lot: z.string().optional() }), ok: json(list(any)) }],
+  ["get", "/certificates/public-key", { tag: "certificates", summary: "The station's Ed25519 public key (PEM) that verifies its certificates", ok: { description: "PEM", content: { "application/x-pem-file": { schema: { type: "string" } } } } }],
+  ["post", "/certificates/verify", { tag: "certificates", summary: "Verify a certificate PDF or signed JSON (≤ 10 MB): authentic and unmodified?", upload: { "application/pdf": { type: "string", format: "binary" }, "application/json": any }, ok: json(any) }],
+  ["get", "/certificates/{id}", { tag: "certificates", summary: "Signed certificate JSON", permission: "station.read", ok: json(any) }],
+  ["get", "/certificates/{id}/pdf", { tag: "certificates", summary: "Certificate PDF", permission: "station.read", ok: { description: "PDF", content: { "application/pdf": { schema: { type: "string", format: "binary" } } } } }],
+  ["post", "/certificates/{id}/reprint", { tag: "certificates", summary: "Render the PDF again from the signed JSON", permission: "certificate.manage", ok: { description: "PDF", content: { "application/pdf": { schema: { type: "string", format: "binary" } } } } }],
+  ["get", "/lots/{lotId}/export", { tag: "certificates", summary: "Zip of a lot's certificates, passports and CSV", permission: "certificate.manage", ok: { description: "zip", content: { "application/zip": { schema: { type: "string", format: "binary" } } } } }],
   ["get", "/audit/verify", { tag: "audit", summary: "Verify the audit hash chain", permission: "audit.read", ok: json(any) }],
 ];
 

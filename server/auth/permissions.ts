@@ -18,6 +18,8 @@ export const PERMISSIONS = {
   /** save a new recipe or grading-rule version */
   "config.edit": ["admin"],
   "audit.read": ["supervisor", "qa", "admin"],
+  /** render a certificate again and export a lot's certificates (reading one needs only station.read) */
+  "certificate.manage": ["qa", "admin"],
   "user.manage": ["admin"],
 } as const satisfies Record<string, readonly Role[]>;
 

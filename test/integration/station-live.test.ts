@@ -27,7 +27,12 @@ describe("station ↔ simulated cycler over OPC UA", () => {
   it("serves the live channels and health over REST", async () => {
     const health = await (await fetch(`${station.url}/api/health`)).json();
     expect(health.ok).toBe(true);
-    const channels = (await (await fetch(`${station.url}/api/channels`)).json()) as { key: string }[];
+    // live channels need a session once the auth API is mounted (test/security/access-control.test.ts)
+    expect((await fetch(`${station.url}/api/channels`)).status).toBe(401);
+    await station.auth.changePin("admin", station.auth.bootstrap.adminPin!, "4444");
+    const login = await fetch(`${station.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "admin", pin: "4444" }) });
+    const cookie = login.headers.get("set-cookie")!.split(";")[0];
+    const channels = (await (await fetch(`${station.url}/api/channels`, { headers: { cookie } })).json()) as { key: string }[];
     expect(channels.map((c) => c.key)).toEqual(Array.from({ length: 8 }, (_, i) => `cycler-1/${i + 1}`));
   });
 
