@@ -238,6 +238,27 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
   };
 
   /**
+   * Read Input Registers (0x04) answered here, on the hot path of live values and record windows: ServerTCP parses
+   * every frame after a setTimeout(0), which adds ≥ 1 ms per request and caps bulk record transfer.
+   */
+  const inputRegistersReply = (frame: Buffer): Buffer => {
+    let words: number[];
+    try {
+      words = readInput(frame.readUInt16BE(8), frame.readUInt16BE(10));
+    } catch (e) {
+      return exceptionReply(frame, e instanceof ModbusException ? e.modbusErrorCode : EXCEPTION.deviceFailure);
+    }
+    const reply = Buffer.alloc(9 + 2 * words.length);
+    frame.copy(reply, 0, 0, 4); // transaction and protocol id
+    reply.writeUInt16BE(3 + 2 * words.length, 4);
+    reply.writeUInt8(frame[6], 6);
+    reply.writeUInt8(4, 7);
+    reply.writeUInt8(2 * words.length, 8);
+    words.forEach((w, i) => reply.writeUInt16BE(w, 9 + 2 * i));
+    return reply;
+  };
+
+  /**
    * Sits between the socket and ServerTCP's frame parser: answers over-long requests with 0x03 itself
    * (ServerTCP fails them with 0x04 beyond 127 registers, before any vector is called) and delays frames.
    */
@@ -252,6 +273,7 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
       const act = () => {
         if (sock.destroyed) return;
         if (answered && tooMany) sock.write(exceptionReply(frame, EXCEPTION.illegalValue));
+        else if (answered && fc === 4 && frame.length === 12) sock.write(inputRegistersReply(frame));
         else deliver(frame);
       };
       if (faults.delayMs > 0) {
@@ -278,6 +300,8 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
       return;
     }
     sockets.add(sock);
+    // Request/response traffic: without TCP_NODELAY, Nagle's algorithm and delayed ACKs add milliseconds per reply.
+    sock.setNoDelay(true);
     sock.once("close", () => sockets.delete(sock));
     const on = sock.on.bind(sock);
     // ServerTCP registers its frame parser with sock.on("data"); route it through the gate.
