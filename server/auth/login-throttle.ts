@@ -2,6 +2,7 @@
  * Login rate limiting per user and per client address: after `maxFailures` failed attempts in a row the key is
  * locked out, and every further failure doubles the lock-out (exponential backoff, capped). A success clears the
  * user's counter; the address counter only decays, so one valid account cannot launder guesses against others.
+ * A key is forgotten only after `forgetAfterMs` without failures counted from the end of its lock.
  */
 export interface ThrottleOptions {
   maxFailuresPerUser: number;
@@ -9,7 +10,7 @@ export interface ThrottleOptions {
   /** first lock-out [ms]; doubles with every further failure */
   baseLockMs: number;
   maxLockMs: number;
-  /** failures older than this are forgotten [ms] */
+  /** a key's failures are forgotten after this long without a failure, counted from the end of its lock [ms] */
   forgetAfterMs: number;
 }
 
@@ -38,7 +39,9 @@ export function createLoginThrottle(o: ThrottleOptions, now: () => number): Logi
   const counters = new Map<string, Counter>();
   const get = (key: string): Counter | undefined => {
     const c = counters.get(key);
-    if (c && now() - c.lastFailureMs > Math.max(o.forgetAfterMs, c.lockedUntilMs - c.lastFailureMs)) {
+    // Quiet time counts from the end of the lock, not from the last failure: otherwise a guesser who waits out the
+    // capped lock finds the counter forgotten and gets maxFailures free guesses again (test/security/sessions).
+    if (c && now() - Math.max(c.lastFailureMs, c.lockedUntilMs) > o.forgetAfterMs) {
       counters.delete(key);
       return undefined;
     }
