@@ -4,6 +4,12 @@ import { z } from "zod";
 import { actor, allow, validate, type ApiDeps } from "./api-context.ts";
 
 const idParam = z.object({ lotId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "a lot id") });
+/** Serials become file and index keys (server/store/station-store.ts assertSafeId): refuse paths and control characters here, with the field named. */
+const serialSchema = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-' (max 64), starting with a letter or digit")
+  .refine((s) => !s.includes(".."), "letters, digits, '_', '.', '-' without '..'");
 
 export const startLotSchema = z
   .object({
@@ -12,7 +18,7 @@ export const startLotSchema = z
     tray: z.string().trim().min(1).max(64).optional(),
     cyclerId: z.string().trim().min(1).max(64),
     cells: z
-      .array(z.object({ slot: z.number().int().min(1).max(512), serial: z.string().trim().min(1).max(64), channel: z.number().int().min(1).max(512).optional() }).strict())
+      .array(z.object({ slot: z.number().int().min(1).max(512), serial: serialSchema, channel: z.number().int().min(1).max(512).optional() }).strict())
       .min(1)
       .max(512)
       .superRefine((cells, ctx) => {
