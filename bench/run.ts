@@ -40,11 +40,11 @@ function certificateFigures(stdout: string): Figure[] {
 
 const BENCHES: BenchSpec[] = [
   { id: "simulator", title: "Simulator speed", file: "simulator.bench.ts", budgetS: (q) => (q ? 120 : 300) },
-  { id: "polling", title: "Station polling cost", file: "polling.bench.ts", budgetS: (q) => (q ? 240 : 600) },
+  { id: "polling", title: "Station polling cost", file: "polling.bench.ts", budgetS: (q) => (q ? 300 : 600) },
   { id: "store", title: "Store write latency", file: "store.bench.ts", budgetS: (q) => (q ? 120 : 300) },
   { id: "trace", title: "Trace append throughput", file: "trace.bench.ts", budgetS: () => 120 },
   { id: "certificates", title: "Certificates", file: "certificates.bench.ts", args: (q) => (q ? ["10", "1000"] : ["30", "1000"]), budgetS: (q) => (q ? 180 : 300), parseStdout: certificateFigures },
-  { id: "hmi", title: "HMI live-update latency", file: "hmi.bench.ts", budgetS: (q) => (q ? 180 : 300) },
+  { id: "hmi", title: "HMI live-update latency", file: "hmi.bench.ts", budgetS: (q) => (q ? 420 : 600) },
   { id: "second-life", title: "Second-life equipment time", file: "second-life.bench.ts", budgetS: () => 300 },
   { id: "plant", title: "Plant", file: "plant.bench.ts", budgetS: (q) => (q ? 180 : 300) },
 ];
@@ -112,6 +112,10 @@ async function runBench(spec: BenchSpec): Promise<BenchOutcome> {
   killGroup(child); // anything the benchmark left behind
   const wallS = (performance.now() - started) / 1000;
   if (spec.parseStdout) figures.push(...spec.parseStdout(stdout));
+  if (figures.length === 0 && code === 0) {
+    const last = stdout.split("\n").filter((l) => l.trim() !== "" && !NOISE.test(l)).slice(-2).join(" | ");
+    figures.push({ bench: spec.id, metric: spec.title, value: null, unit: "", note: `reported no figures${last ? `; printed: ${last}` : ""}` });
+  }
   const exit = timedOut ? `killed after the ${budgetMs / 1000} s budget` : code === 0 ? "ok" : `exit ${code}`;
   if (exit !== "ok") {
     const lastError = stderrTail.split("\n").filter((l) => l.trim() !== "" && !NOISE.test(l)).slice(-3).join(" | ");
