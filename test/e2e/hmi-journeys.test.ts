@@ -1,10 +1,11 @@
 /**
  * Browser journeys against the real HTTP edge + API with the fake station and a fake live feed: operator,
  * supervisor and QA each do their job through the HMI; an operator's forged QA/admin calls are refused.
- * Screenshots of the main screens go to docs/screenshots/ (figures there are synthetic test data).
+ * The fast, deterministic complement of real-station-journeys.test.ts (which also takes the docs' screenshots):
+ * forged calls, theme persistence and a scripted lot progress that a real station cannot replay on demand.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -12,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, USERS, type Harness } from "../api/api-harness.ts";
 
 const HMI_DIR = path.resolve("hmi/dist");
-const SHOTS = path.resolve("docs/screenshots");
 let h: Harness;
 let browser: Browser;
 let feed: NodeJS.Timeout;
@@ -23,7 +23,6 @@ beforeAll(async () => {
     const built = spawnSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "hmi/vite.config.ts", "--logLevel", "warn"], { encoding: "utf8" });
     if (built.status !== 0) throw new Error(`HMI build failed: ${built.stderr}`);
   }
-  mkdirSync(SHOTS, { recursive: true });
   h = await startHarness({ hmiDir: HMI_DIR });
   let tick = 0;
   // Fake live feed: every channel's voltage moves each tick, so tiles must update.
@@ -52,14 +51,11 @@ async function loginWithKeypad(role: keyof typeof USERS, viewport = { width: 128
   return page;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-
 describe("HMI journeys", () => {
   it("operator: keypad login, live tiles, start a lot, acknowledge an alarm", async () => {
     const login = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await login.goto(h.url);
     await login.waitForSelector('button[data-key="1"]');
-    await shot(login, "login");
     await login.context().close();
 
     const page = await loginWithKeypad("operator");
@@ -76,7 +72,6 @@ describe("HMI journeys", () => {
     await page.fill('input[name="serial-1"]', "AXS-000101");
     await page.press('input[name="serial-1"]', "Enter");
     await page.keyboard.type("AXS-000102");
-    await shot(page, "start-lot");
     await page.click("text=Review…");
     const mapping = page.locator('[data-testid="confirm-mapping"]');
     await expect.poll(() => mapping.textContent()).toContain("cycler-1/2");
@@ -93,11 +88,9 @@ describe("HMI journeys", () => {
 
     const alarm = h.station.alarmManager.raise({ source: "cycler-1/2", condition: "over-temperature", severity: "high", message: "cell at 58.2 °C" });
     await expect.poll(() => tile.locator('[data-testid="alarm-marker"]').textContent(), { timeout: 5000 }).toContain("HIGH");
-    await shot(page, "overview");
     await page.click('nav a[href="#/alarms"]');
     const row = page.locator(`tr[data-alarm="${alarm.id}"]`);
     await expect.poll(() => row.locator('[data-testid="alarm-state"]').textContent()).toContain("ACTIVE · UNACK");
-    await shot(page, "alarms");
     await row.locator("text=Acknowledge").click();
     await expect.poll(() => row.locator('[data-testid="alarm-state"]').textContent(), { timeout: 5000 }).toContain("ACTIVE · ACK");
     expect(h.station.alarmManager.history().find((a) => a.id === alarm.id)).toMatchObject({ state: "active-ack", acknowledgedBy: "olga" });
@@ -106,8 +99,6 @@ describe("HMI journeys", () => {
     await page.goto(`${h.url}/#/channel/${encodeURIComponent("cycler-1/2")}`);
     await page.waitForSelector('[data-testid="line-chart"] canvas');
     await expect.poll(() => page.locator(".program li").count(), { timeout: 5000 }).toBeGreaterThan(0);
-    await page.waitForTimeout(1500);
-    await shot(page, "channel-detail");
 
     // Forged calls from the operator's own browser session: the server refuses them.
     const statuses = await page.evaluate(async () => {
@@ -135,7 +126,6 @@ describe("HMI journeys", () => {
     await expect.poll(() => page.locator('[data-phase="ica"]').textContent()).toContain("▶");
     await page.click('nav a[href="#/lots"]');
     await expect.poll(() => page.locator('tr[data-lot="lot-1"]').textContent(), { timeout: 5000 }).toContain("45 %");
-    await shot(page, "lots");
     await page.context().close();
   });
 
@@ -165,16 +155,12 @@ describe("HMI journeys", () => {
     await expect.poll(() => grade.textContent(), { timeout: 5000 }).toContain("4.968");
     expect(await grade.textContent()).toContain("23.10");
     expect(await page.locator('[data-testid="line-chart"]').count()).toBe(2);
-    await page.waitForTimeout(300);
-    await shot(page, "cell-view");
     await page.goto(`${h.url}/#/lots/lot-1`);
     await expect.poll(() => page.locator('[data-testid="distribution"]').textContent(), { timeout: 5000 }).toContain("bin A");
-    await shot(page, "lot-view");
     await page.click('nav a[href="#/audit"]');
     await expect.poll(() => page.locator("tbody tr").count(), { timeout: 5000 }).toBeGreaterThan(5);
     await page.click("text=Verify chain");
     await expect.poll(() => page.locator('[data-testid="audit-verify"]').textContent()).toMatch(/Chain intact/);
-    await shot(page, "audit");
     expect(await page.locator('nav a[href="#/users"]').count()).toBe(0);
     await page.context().close();
   });
@@ -185,10 +171,8 @@ describe("HMI journeys", () => {
     await page.waitForFunction(() => (document.querySelector('textarea[name="yaml"]') as HTMLTextAreaElement | null)?.value.includes("factory_init"));
     await page.click("text=Validate");
     await expect.poll(() => page.locator('[data-testid="validation"]').textContent()).toContain("Valid.");
-    await shot(page, "recipe-editor");
     await page.click('nav a[href="#/users"]');
     await page.waitForSelector('tr[data-user="olga"]');
-    await shot(page, "users");
     await page.click('button[aria-label="switch theme"]');
     await page.click('nav a[href="#/"]');
     await page.waitForSelector('[data-channel="cycler-1/8"]');
@@ -196,7 +180,6 @@ describe("HMI journeys", () => {
     await page.reload();
     await page.waitForSelector('[data-channel="cycler-1/8"]');
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark"); // persisted
-    await shot(page, "overview-wall-dark");
     await page.context().close();
   });
 });

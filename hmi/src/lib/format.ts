@@ -23,3 +23,18 @@ export function dateTime(iso: string | undefined): string {
 export function percent(fraction: number | undefined, decimals = 0): string {
   return fraction === undefined ? "—" : `${(fraction * 100).toFixed(decimals)} %`;
 }
+
+/** "4.950 Ah"; "—" alone when unknown, so a missing number never shows a stray unit */
+export function withUnit(value: number | undefined, decimals: number, unit: string): string {
+  return value === undefined || !Number.isFinite(value) ? "—" : `${value.toFixed(decimals)} ${unit}`;
+}
+
+/**
+ * "4.950 ± 0.004 Ah": a measured figure with its standard uncertainty (k = 1). An uncertainty below the value's last
+ * shown digit keeps two significant digits rather than printing as zero.
+ */
+export function measured(m: { value: number; uncertainty: number } | undefined, decimals: number, unit: string): string {
+  if (m === undefined || !Number.isFinite(m.value)) return "—";
+  const u = m.uncertainty >= 10 ** -decimals ? m.uncertainty.toFixed(decimals) : m.uncertainty.toPrecision(2);
+  return `${m.value.toFixed(decimals)} ± ${u} ${unit}`;
+}
