@@ -41,7 +41,9 @@ export interface ModbusCyclerServer {
   stop(): Promise<void>;
 }
 
-const EXCEPTION = { illegalAddress: 0x02, illegalValue: 0x03, deviceFailure: 0x04 } as const;
+const EXCEPTION = { illegalFunction: 0x01, illegalAddress: 0x02, illegalValue: 0x03, deviceFailure: 0x04 } as const;
+/** read holding, read input, write single, write multiple: everything else (coils, discrete inputs, FC 23 …) is 0x01 */
+const SUPPORTED_FUNCTIONS: ReadonlySet<number> = new Set([3, 4, 6, 16]);
 
 /** An error ServerTCP turns into a Modbus exception reply with this code. */
 class ModbusException extends Error {
@@ -272,7 +274,9 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
       const tooMany = ((fc === 3 || fc === 4) && (quantity === 0 || quantity > map.maxReadRegisters)) || (fc === 16 && (quantity === 0 || quantity > map.maxWriteRegisters));
       const act = () => {
         if (sock.destroyed) return;
-        if (answered && tooMany) sock.write(exceptionReply(frame, EXCEPTION.illegalValue));
+        // ServerTCP sends nothing at all for coil functions without a coil vector: a client would hang until its timeout.
+        if (answered && !SUPPORTED_FUNCTIONS.has(fc)) sock.write(exceptionReply(frame, EXCEPTION.illegalFunction));
+        else if (answered && tooMany) sock.write(exceptionReply(frame, EXCEPTION.illegalValue));
         else if (answered && fc === 4 && frame.length === 12) sock.write(inputRegistersReply(frame));
         else deliver(frame);
       };

@@ -75,7 +75,7 @@ export function renderRegisterMapMarkdown(map: RegisterMap, source = "station-co
     "- Scaled integers: value = raw × resolution (raw = round(value / resolution)), in the unit given.",
     "- A raw value outside the valid range (for example 0x7FFFFFFF, served for a failed measurement) is an invalid reading, never a number: the station shows the channel with alarm code 9 (invalidReading).",
     "- ascii: two characters per register, first character in the high byte, NUL-padded.",
-    `- At most ${map.maxReadRegisters} registers per read and ${map.maxWriteRegisters} per write; larger requests are answered with exception 0x03 (illegal data value). Addresses outside the blocks below, and partial writes of trigger blocks, are answered with exception 0x02 (illegal data address) and change nothing. A command the instrument refuses is answered with exception 0x04 and its reason is left in \`commandResult\`.`,
+    `- At most ${map.maxReadRegisters} registers per read and ${map.maxWriteRegisters} per write; larger requests are answered with exception 0x03 (illegal data value). Addresses outside the blocks below, and partial writes of trigger blocks, are answered with exception 0x02 (illegal data address) and change nothing. A command the instrument refuses is answered with exception 0x04 and its reason is left in \`commandResult\`. Only functions 3, 4, 6 and 16 exist; any other (coils, discrete inputs, 23 …) is answered with exception 0x01 (illegal function).`,
     "- The record window and the step table are shared by all connections: one station per instrument. The window echoes the request (channel, afterSeq) so a reader can tell it is reading its own.",
     "",
     "## Blocks",
