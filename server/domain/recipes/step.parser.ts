@@ -1,7 +1,7 @@
 /**
  * Recipe steps in a readable shorthand, in the spirit of PyBaMM's Experiment strings
  * ("Discharge at C/3 until 2.5 V"): "CCCV charge 0.1C to 4.2 V until 0.02C", "rest 4 h log every 10 s",
- * "discharge pulse 0.2C for 10 s then 1C for 1 s", "repeat steps 2-4 3 times". A string is first split into the
+ * "discharge pulse 0.2C for 10 s then 1C for 1 s", "rest until T <= 24 °C for 12 h", "repeat steps 2-4 3 times". A string is first split into the
  * same fields as the explicit object form, so both forms go through one validation (buildStepSpec) and give the
  * same errors, each naming the field. C-rates stay unresolved here; recipe.compiler.ts resolves them per cell.
  */
@@ -115,8 +115,18 @@ function parseForEnd(text: string, field: string): EndSpec {
   return { on: "time", op: ">=", amount: { value: parseDurationS(text, field), per: "absolute" } };
 }
 
-/** "until" clause: a cutoff current (CCCV, CV) or a relaxation criterion "dV/dt < 0.1 mV/h" (rest). */
+/**
+ * "until" clause: a cutoff current (CCCV, CV), a relaxation criterion "dV/dt < 0.1 mV/h" (rest), or a cell
+ * temperature "T <= 24 °C" (rest: wait for the chamber — e.g. until a temperature profile has started, so a
+ * measurement begins with the profile however long the station took to start the other channels).
+ */
 function parseUntilEnd(text: string, field: string, mode: StepMode): EndSpec {
+  const temperature = match(text, `(?:T|temperature)\\s*(<=?|>=?|≤|≥)\\s*(-?${NUM})\\s*(?:°C|degC|C)`);
+  if (temperature) {
+    if (mode !== "rest") fail(field, `${field} a temperature ends a rest step only`);
+    const op = temperature[1] === ">" || temperature[1] === ">=" || temperature[1] === "≥" ? ">=" : "<=";
+    return { on: "temperature", op, amount: { value: Number(temperature[2]), per: "absolute" } };
+  }
   const dvdt = match(text, `dV\\s*/\\s*dt\\s*<=?\\s*${NUM}\\s*(mV/h|mV/min|mV/s|µV/s|uV/s|V/s)`);
   if (dvdt) {
     if (mode !== "rest") fail(field, `${field} dV/dt ends a rest step only`);

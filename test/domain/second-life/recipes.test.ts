@@ -32,7 +32,7 @@ describe("second-life recipes", () => {
         .map((p) => (p.chamber?.kind === "profile" ? p.chamber.profile.reduce((s, h) => s + h.holdMin, 0) : 0));
     const fast = holdMin("second_life");
     const reference = holdMin("second_life_reference");
-    expect(fast).toEqual([120, 120, 120, 120, 120]);
+    expect(fast).toEqual([130, 130, 130, 130, 130]);
     expect(reference).toEqual([780, 780, 780, 780, 780]);
     expect(reference.reduce((a, b) => a + b) / fast.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(5);
   });
