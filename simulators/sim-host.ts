@@ -6,6 +6,7 @@
 import path from "node:path";
 import type { SimChamberConfig, SimCyclerConfig, SimulatorsConfig } from "../server/config/station-config.schema.ts";
 import { loadRegisterMap } from "../server/equipment/modbus/register-map.ts";
+import { resolveOpcuaSecurity } from "../server/equipment/opcua/opcua-security.ts";
 import type { ClockSpeed } from "./clock.ts";
 import type { SimChamber } from "./chamber/sim-chamber.ts";
 import type { LinkFaults } from "./cycler/sim-cycler-api.ts";
@@ -41,7 +42,7 @@ type ChamberFrontEnd = (chamber: SimChamber, cfg: SimChamberConfig, o: SimHostOp
 
 const cyclerFrontEnds: Record<SimCyclerConfig["protocol"], CyclerFrontEnd> = {
   opcua: async (cycler, cfg, o) => {
-    const s = await startOpcuaCyclerServer({ cycler, host: cfg.host, port: cfg.port, map: path.join(o.configDir, "maps", "opcua-cycler.yaml"), ...(o.pkiDir ? { pkiDir: path.join(o.pkiDir, cfg.id) } : {}) });
+    const s = await startOpcuaCyclerServer({ cycler, host: cfg.host, port: cfg.port, map: path.join(o.configDir, "maps", "opcua-cycler.yaml"), ...(o.pkiDir ? { pkiDir: path.join(o.pkiDir, cfg.id) } : {}), security: resolveOpcuaSecurity(cfg.security, `simulators.cyclers[${cfg.id}].security`) });
     return { endpoint: s.endpointUrl, faults: s.faults, stop: s.stop };
   },
   modbus: async (cycler, cfg, o) => {
@@ -52,7 +53,7 @@ const cyclerFrontEnds: Record<SimCyclerConfig["protocol"], CyclerFrontEnd> = {
 
 const chamberFrontEnds: Partial<Record<SimChamberConfig["protocol"], ChamberFrontEnd>> = {
   opcua: async (chamber, cfg, o) => {
-    const s = await startOpcuaChamberServer({ chamber, host: cfg.host, port: cfg.port, map: path.join(o.configDir, "maps", "opcua-chamber.yaml"), ...(o.pkiDir ? { pkiDir: path.join(o.pkiDir, cfg.id) } : {}) });
+    const s = await startOpcuaChamberServer({ chamber, host: cfg.host, port: cfg.port, map: path.join(o.configDir, "maps", "opcua-chamber.yaml"), ...(o.pkiDir ? { pkiDir: path.join(o.pkiDir, cfg.id) } : {}), security: resolveOpcuaSecurity(cfg.security, `simulators.chambers[${cfg.id}].security`) });
     return { endpoint: s.endpointUrl, faults: s.faults, stop: s.stop };
   },
 };

@@ -33,6 +33,31 @@ const populationSchema = z
   })
   .strict();
 
+export const OPCUA_SECURITY_MODES = ["None", "Sign", "SignAndEncrypt"] as const;
+export const OPCUA_SECURITY_POLICIES = ["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] as const;
+export type OpcuaSecurityModeName = (typeof OPCUA_SECURITY_MODES)[number];
+export type OpcuaSecurityPolicyName = (typeof OPCUA_SECURITY_POLICIES)[number];
+
+/**
+ * OPC UA security of one instrument (docs/operations.md). On equipment: what the station connects with. On a
+ * simulator: the only endpoint its server offers, and the one user it accepts (anonymous is then refused).
+ * The password is never written here: `passwordEnv` names the environment variable that holds it.
+ */
+export const opcuaSecuritySchema = z
+  .object({
+    mode: z.enum(OPCUA_SECURITY_MODES).default("SignAndEncrypt"),
+    policy: z.enum(OPCUA_SECURITY_POLICIES).default("Basic256Sha256"),
+    username: z.string().min(1).max(128).optional(),
+    /** name of the environment variable holding the password, e.g. AXVIAM_CYCLER1_OPCUA_PASSWORD */
+    passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name").optional(),
+  })
+  .strict()
+  .refine((s) => (s.username === undefined) === (s.passwordEnv === undefined), { message: "set both username and passwordEnv, or neither", path: ["passwordEnv"] })
+  .refine((s) => (s.mode === "None") === (s.policy === "None"), { message: "mode None goes with policy None, and Sign/SignAndEncrypt need a real policy", path: ["policy"] });
+export type OpcuaSecurityConfig = z.infer<typeof opcuaSecuritySchema>;
+
+const opcuaOnly = { message: "security applies to OPC UA equipment only", path: ["security"] };
+
 const simCyclerSchema = z
   .object({
     id,
@@ -47,8 +72,10 @@ const simCyclerSchema = z
     /** heartbeat watchdog timeout [ms wall time]; 0 = disabled */
     watchdogMs: z.number().int().min(0).default(30_000),
     recordBufferSize: z.number().int().min(64).max(1_000_000).default(20_000),
+    security: opcuaSecuritySchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.security === undefined || c.protocol === "opcua", opcuaOnly);
 
 const simChamberSchema = z
   .object({
@@ -60,8 +87,10 @@ const simChamberSchema = z
     /** air time constant of the chamber [s] */
     timeConstantS: z.number().positive().default(300),
     maxRampKPerMin: z.number().positive().default(5),
+    security: opcuaSecuritySchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.security === undefined || c.protocol === "opcua", opcuaOnly);
 
 export const simulatorsSchema = z
   .object({
@@ -87,12 +116,14 @@ const equipmentCyclerSchema = z
     heartbeatIntervalMs: z.number().int().min(100).default(2000),
     requestTimeoutMs: z.number().int().min(100).default(3000),
     chamber: id.optional(),
+    security: opcuaSecuritySchema.optional(),
   })
   .strict()
   .refine((c) => (c.endpoint === undefined) !== (c.simulator === undefined), {
     message: "set exactly one of endpoint or simulator",
     path: ["endpoint"],
-  });
+  })
+  .refine((c) => c.security === undefined || c.protocol === "opcua", opcuaOnly);
 
 const equipmentChamberSchema = z
   .object({
@@ -101,12 +132,14 @@ const equipmentChamberSchema = z
     endpoint: z.string().optional(),
     simulator: id.optional(),
     requestTimeoutMs: z.number().int().min(100).default(3000),
+    security: opcuaSecuritySchema.optional(),
   })
   .strict()
   .refine((c) => (c.endpoint === undefined) !== (c.simulator === undefined), {
     message: "set exactly one of endpoint or simulator",
     path: ["endpoint"],
-  });
+  })
+  .refine((c) => c.security === undefined || c.protocol === "opcua", opcuaOnly);
 
 /**
  * Joining a plant (DESIGN §13): publish live summaries, alarms and finished grades to an MQTT broker. Off by default:

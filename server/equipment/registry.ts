@@ -9,6 +9,7 @@ import { loadRegisterMap } from "./modbus/register-map.ts";
 import { createModbusCyclerDriver } from "./modbus/modbus-cycler-driver.ts";
 import { createOpcuaChamberDriver } from "./opcua/opcua-chamber-driver.ts";
 import { createOpcuaCyclerDriver } from "./opcua/opcua-cycler-driver.ts";
+import { resolveOpcuaSecurity } from "./opcua/opcua-security.ts";
 
 export interface DriverContext {
   /** the resolved endpoint (from the config, or the embedded simulator's actual address) */
@@ -36,6 +37,7 @@ const cyclerDrivers: Record<EquipmentCyclerConfig["protocol"], CyclerFactory> = 
       requestTimeoutMs: cfg.requestTimeoutMs,
       ...(cfg.map ? { map: path.resolve(ctx.configDir, cfg.map) } : {}),
       ...(ctx.pkiDir ? { pkiDir: ctx.pkiDir } : {}),
+      security: resolveOpcuaSecurity(cfg.security, `equipment.cyclers[${cfg.id}].security`),
     }),
   modbus: async (cfg, ctx) =>
     createModbusCyclerDriver({
@@ -54,6 +56,7 @@ const chamberDrivers: Partial<Record<EquipmentChamberConfig["protocol"], Chamber
       equipmentId: cfg.id,
       requestTimeoutMs: cfg.requestTimeoutMs,
       ...(ctx.pkiDir ? { pkiDir: ctx.pkiDir } : {}),
+      security: resolveOpcuaSecurity(cfg.security, `equipment.chambers[${cfg.id}].security`),
     }),
 };
 

@@ -7,6 +7,7 @@ import type { ChamberReading } from "../../server/equipment/cycler-driver.ts";
 import { DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, readField, type ChamberMethodAction, type OpcuaChamberMap } from "../../server/equipment/opcua/opcua-map.ts";
 import { SimRequestError, type LinkFaults, type SimChamberApi } from "../cycler/sim-cycler-api.ts";
 import type { OpcuaSimServer } from "./cycler-server.ts";
+import type { OpcuaSecurity } from "../../server/equipment/opcua/opcua-security.ts";
 import { addMappedMethod, addMappedVariable, bindMappedMethod, listen, startOpcuaServerShell, toVariant, type OpcuaServerShell } from "./opcua-server-shell.ts";
 
 export interface OpcuaChamberServerOptions {
@@ -19,6 +20,7 @@ export interface OpcuaChamberServerOptions {
   map?: OpcuaChamberMap | string;
   pkiDir?: string;
   faults?: LinkFaults;
+  security?: OpcuaSecurity;
   /** wall-clock period of the core poll [ms]; default 100 */
   pushIntervalMs?: number;
   manufacturer?: string;
@@ -29,7 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startOpcuaChamberServer(o: OpcuaChamberServerOptions): Promise<OpcuaSimServer> {
   const map = typeof o.map === "object" ? o.map : await loadOpcuaChamberMap(o.map ?? DEFAULT_OPCUA_CHAMBER_MAP);
   const host = o.host ?? "127.0.0.1";
-  const shell = await startOpcuaServerShell({ host, port: o.port ?? 0, namespaceUri: map.namespaceUri, productName: `${o.chamber.info().model} (simulated chamber)`, pkiDir: o.pkiDir, faults: o.faults });
+  const shell = await startOpcuaServerShell({ host, port: o.port ?? 0, namespaceUri: map.namespaceUri, productName: `${o.chamber.info().model} (simulated chamber)`, pkiDir: o.pkiDir, faults: o.faults, security: o.security });
   try {
     return await serve(o, map, host, shell);
   } catch (err) {

@@ -9,6 +9,7 @@ import { describeIssues, programSchema } from "../../server/domain/equipment/pro
 import {
   DEFAULT_OPCUA_CYCLER_MAP, forChannel, loadOpcuaCyclerMap, readField, type CyclerMethodAction, type OpcuaCyclerMap,
 } from "../../server/equipment/opcua/opcua-map.ts";
+import type { OpcuaSecurity } from "../../server/equipment/opcua/opcua-security.ts";
 import { SimRequestError, type LinkFaults, type SimCyclerApi } from "../cycler/sim-cycler-api.ts";
 import {
   addMappedMethod, addMappedVariable, bindMappedMethod, doubleArray, fromUInt64, listen, startOpcuaServerShell, stringArray, toVariant,
@@ -27,6 +28,8 @@ export interface OpcuaCyclerServerOptions {
   pkiDir?: string;
   /** shared, mutable link faults; default none */
   faults?: LinkFaults;
+  /** security mode/policy and the one user the server accepts; default open (see OpcuaServerShellOptions) */
+  security?: OpcuaSecurity;
   /** wall-clock period of the core poll that pushes changed values [ms]; default 100 (10 Hz) */
   pushIntervalMs?: number;
   /** Identification.Manufacturer; default "AXVIAM (simulated)" */
@@ -40,6 +43,11 @@ export interface OpcuaSimServer {
   faults: LinkFaults;
   stop(): Promise<void>;
 }
+
+/** Share of wall time all cycler front-ends of one process may spend pushing per-channel changes. */
+const PUSH_CPU_SHARE = 0.1;
+/** the running cycler front-ends of this process, which share PUSH_CPU_SHARE */
+const pushingServers = new Set<object>();
 
 /** The most records one ReadRecords call returns. */
 export const MAX_RECORDS_PER_CALL = 1000;
@@ -71,7 +79,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startOpcuaCyclerServer(o: OpcuaCyclerServerOptions): Promise<OpcuaSimServer> {
   const map = typeof o.map === "object" ? o.map : await loadOpcuaCyclerMap(o.map ?? DEFAULT_OPCUA_CYCLER_MAP);
   const host = o.host ?? "127.0.0.1";
-  const shell = await startOpcuaServerShell({ host, port: o.port ?? 0, namespaceUri: map.namespaceUri, productName: `${o.cycler.info().model} (simulated cycler)`, pkiDir: o.pkiDir, faults: o.faults });
+  const shell = await startOpcuaServerShell({ host, port: o.port ?? 0, namespaceUri: map.namespaceUri, productName: `${o.cycler.info().model} (simulated cycler)`, pkiDir: o.pkiDir, faults: o.faults, security: o.security });
   try {
     return await serve(o, map, host, shell);
   } catch (err) {
@@ -192,14 +200,34 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
       busy = false;
     }
   };
-  const timer = setInterval(() => void push(), o.pushIntervalMs ?? 100);
+  // The next push waits at least pushIntervalMs, and longer when pushing is costly: all servers in this process
+  // together spend at most PUSH_CPU_SHARE of the wall time on change pushes, so with thousands of channels whose
+  // values all change (fast clock) the physics on the same thread is not starved. The bulk LiveValues read is
+  // unaffected (read from the core on request); per-channel variables then update less often than 10 Hz.
+  const pushIntervalMs = o.pushIntervalMs ?? 100;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (delayMs: number) => {
+    timer = setTimeout(async () => {
+      const started = performance.now();
+      await push();
+      if (stopped) return;
+      const costMs = performance.now() - started;
+      schedule(Math.max(pushIntervalMs, (costMs * pushingServers.size) / PUSH_CPU_SHARE - costMs));
+    }, delayMs);
+  };
+  const handle = {};
+  pushingServers.add(handle);
+  schedule(pushIntervalMs);
 
   return {
     endpointUrl: shell.endpointUrl,
     port: shell.port,
     faults,
     async stop() {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
+      pushingServers.delete(handle);
       while (busy) await sleep(5);
       await shell.stop();
     },

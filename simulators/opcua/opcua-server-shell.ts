@@ -11,6 +11,8 @@ import {
   type CallMethodResultOptions, type Namespace, type StatusCode, type UAMethod, type UAObject, type UAVariable,
 } from "node-opcua";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
+import { timingSafeEqual } from "node:crypto";
+import { messageSecurityMode, securityPolicy, type OpcuaSecurity } from "../../server/equipment/opcua/opcua-security.ts";
 import { childNodeId, resolveRangeEnd, type OpcuaArgumentMap, type OpcuaDataType, type OpcuaUnit, type OpcuaVariableMap } from "../../server/equipment/opcua/opcua-map.ts";
 import { SimRequestError, type LinkFaults } from "../cycler/sim-cycler-api.ts";
 
@@ -23,6 +25,11 @@ export interface OpcuaServerShellOptions {
   /** PKI folder; default: a fresh temp folder removed at stop */
   pkiDir?: string;
   faults?: LinkFaults;
+  /**
+   * Offer only this security mode/policy, and with a user require it (anonymous refused). Default: node-opcua's
+   * defaults (None, Sign and SignAndEncrypt endpoints, anonymous allowed) — the simulator on a bench.
+   */
+  security?: OpcuaSecurity;
 }
 
 export interface OpcuaServerShell {
@@ -43,13 +50,18 @@ export function noLinkFaults(): LinkFaults {
 export async function startOpcuaServerShell(o: OpcuaServerShellOptions): Promise<OpcuaServerShell> {
   const ownPki = o.pkiDir === undefined ? await mkdtemp(join(tmpdir(), "axviam-opcua-pki-")) : undefined;
   const certificateManager = new OPCUACertificateManager({ rootFolder: o.pkiDir ?? ownPki, automaticallyAcceptUnknownCertificate: true });
+  // X.509 user tokens are checked against this store: our own folder (not node-opcua's default in the home folder),
+  // trusting nobody, so with a configured user only the username/password gets in.
+  const userCertificateManager = new OPCUACertificateManager({ rootFolder: join(o.pkiDir ?? ownPki!, "user"), automaticallyAcceptUnknownCertificate: false });
   const server = new OPCUAServer({
     host: o.host,
     port: o.port,
     // before the certificate is first created, else clients find no suitable endpoint (DESIGN §15)
     alternateHostname: ["127.0.0.1", o.host],
     serverCertificateManager: certificateManager,
+    userCertificateManager,
     buildInfo: { productName: o.productName, manufacturerName: "AXVIAM (simulator)", softwareVersion: "0.1.0" },
+    ...(o.security ? securityOptions(o.security) : {}),
   });
   await server.initialize();
   const addressSpace = server.engine.addressSpace;
@@ -80,11 +92,27 @@ export async function startOpcuaServerShell(o: OpcuaServerShellOptions): Promise
       if (droppedApplied) await callback((cb) => endpoint().restoreConnection(cb)).catch(() => undefined);
       await server.shutdown(0);
       await certificateManager.dispose();
+      await userCertificateManager.dispose();
       if (ownPki !== undefined) await rm(ownPki, { recursive: true, force: true });
     },
   };
   // the address space is built by the caller before start(); start() is deferred to listen()
   return shell;
+}
+
+function securityOptions(security: OpcuaSecurity) {
+  const user = security.user;
+  const same = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
+  return {
+    securityModes: [messageSecurityMode(security)],
+    securityPolicies: [securityPolicy(security)],
+    allowAnonymous: user === undefined,
+    ...(user ? { userManager: { isValidUser: (username: string, password: string) => same(username, user.username) && same(password, user.password) } } : {}),
+  };
 }
 
 /** Start listening once the address space is built; fills in the actual port and endpoint URL. */

@@ -2,6 +2,7 @@
 import { DataType, StatusCodes, Variant, VariantArrayType } from "node-opcua-client";
 import { EquipmentError, type ChamberDriver, type ChamberInfo, type ChamberProfilePoint, type ChamberReading, type LinkState } from "../cycler-driver.ts";
 import { OpcuaLink } from "./opcua-link.ts";
+import type { OpcuaSecurity } from "./opcua-security.ts";
 import { childNodeId, DEFAULT_OPCUA_CHAMBER_MAP, loadOpcuaChamberMap, type ChamberMethodAction, type OpcuaChamberMap } from "./opcua-map.ts";
 
 export interface OpcuaChamberDriverOptions {
@@ -11,6 +12,8 @@ export interface OpcuaChamberDriverOptions {
   requestTimeoutMs?: number;
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   pkiDir?: string;
+  /** message security and user token; default None/anonymous */
+  security?: OpcuaSecurity;
 }
 
 /** A chamber reading this far outside its own range is not a temperature. */
@@ -51,7 +54,7 @@ export function createOpcuaChamberDriver(o: OpcuaChamberDriverOptions): ChamberD
       const m = map;
       if (link === undefined) {
         link = new OpcuaLink({
-        endpointUrl: o.endpointUrl, namespaceUri: m.namespaceUri, equipmentId, requestTimeoutMs: o.requestTimeoutMs, reconnect: o.reconnect, pkiDir: o.pkiDir,
+        endpointUrl: o.endpointUrl, namespaceUri: m.namespaceUri, equipmentId, requestTimeoutMs: o.requestTimeoutMs, reconnect: o.reconnect, pkiDir: o.pkiDir, security: o.security,
         async onSession(l) {
           const raw = await readGroup(l, "read identification", m.identification.nodeId, m.identification.variables);
           const minC = Number(raw.minC);

@@ -8,6 +8,7 @@ import { programLimitViolations } from "../../domain/equipment/program-limits.ts
 import { describeIssues, limitsSchema, programSchema, type Program } from "../../domain/equipment/program.ts";
 import { EquipmentError, type CyclerDriver, type CyclerInfo, type LinkState } from "../cycler-driver.ts";
 import { OpcuaLink } from "./opcua-link.ts";
+import type { OpcuaSecurity } from "./opcua-security.ts";
 import { childNodeId, DEFAULT_OPCUA_CYCLER_MAP, loadOpcuaCyclerMap, type CyclerMethodAction, type OpcuaCyclerMap } from "./opcua-map.ts";
 
 export interface OpcuaCyclerDriverOptions {
@@ -22,6 +23,8 @@ export interface OpcuaCyclerDriverOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /** client PKI folder; default a fresh temp folder, removed at close */
   pkiDir?: string;
+  /** message security and user token; default None/anonymous */
+  security?: OpcuaSecurity;
 }
 
 const COMMAND_ACTIONS: Record<ChannelCommand, CyclerMethodAction> = { start: "start", pause: "pause", resume: "resume", stop: "stop", "ack-fault": "ack-fault" };
@@ -88,6 +91,7 @@ export function createOpcuaCyclerDriver(o: OpcuaCyclerDriverOptions): CyclerDriv
       requestTimeoutMs: o.requestTimeoutMs,
       reconnect: o.reconnect,
       pkiDir: o.pkiDir,
+      security: o.security,
       async onSession(session) {
         const fresh = await readInfo(session);
         const before = info;

@@ -7,9 +7,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OPCUAClient, StatusCodes, type ClientSession, type DataValue, type Variant } from "node-opcua-client";
+import { OPCUAClient, StatusCodes, UserTokenType, type ClientSession, type DataValue, type UserIdentityInfo, type Variant } from "node-opcua-client";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import { EquipmentError, type LinkState } from "../cycler-driver.ts";
+import { describeSecurity, messageSecurityMode, securityPolicy, type OpcuaSecurity } from "./opcua-security.ts";
 
 export interface OpcuaLinkOptions {
   endpointUrl: string;
@@ -22,6 +23,8 @@ export interface OpcuaLinkOptions {
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
   /** client PKI folder; default a fresh temp folder, removed at close */
   pkiDir?: string;
+  /** message security (mode/policy) and user token; default None and anonymous */
+  security?: OpcuaSecurity;
   /** run after every (re)connect, before the link reports "connected" (e.g. re-read identification) */
   onSession?: (link: OpcuaLink) => Promise<string | undefined>;
 }
@@ -88,6 +91,7 @@ export class OpcuaLink {
       keepAliveInterval: 1000,
       requestedSessionTimeout: 20_000,
       transportTimeout: this.requestTimeoutMs,
+      ...(this.o.security ? { securityMode: messageSecurityMode(this.o.security), securityPolicy: securityPolicy(this.o.security) } : {}),
     });
     const abort = () => void client.disconnect().catch(() => undefined);
     signal?.addEventListener("abort", abort, { once: true });
@@ -95,7 +99,9 @@ export class OpcuaLink {
       // the first connect may generate the client certificate: give it more than one request's time
       const connectTimeoutMs = Math.max(this.requestTimeoutMs, 10_000);
       await this.within(client.connect(this.o.endpointUrl), "connect", connectTimeoutMs);
-      const session = await this.within(client.createSession(), "create session", connectTimeoutMs);
+      const session = await this.within(client.createSession(this.identity()), "create session", connectTimeoutMs).catch((e: Error) => {
+        throw this.identityRefused(e) ?? e;
+      });
       const namespaces = await this.within(session.readNamespaceArray(), "read namespace array");
       this.namespaceIndex = namespaces.indexOf(this.o.namespaceUri);
       if (this.namespaceIndex < 0) throw new EquipmentError("protocol", `${this.o.equipmentId}: server at ${this.o.endpointUrl} has no namespace ${this.o.namespaceUri}`, this.o.equipmentId);
@@ -115,6 +121,23 @@ export class OpcuaLink {
     } finally {
       signal?.removeEventListener("abort", abort);
     }
+  }
+
+  private identity(): UserIdentityInfo {
+    const user = this.o.security?.user;
+    return user ? { type: UserTokenType.UserName, userName: user.username, password: user.password } : { type: UserTokenType.Anonymous };
+  }
+
+  /** A session the server refuses for who we are (wrong password, anonymous not allowed) is a configuration problem: say so. */
+  private identityRefused(err: Error): EquipmentError | undefined {
+    // the server's answer, or node-opcua's own refusal when the endpoint offers no anonymous token at all
+    const m = /Bad(UserAccessDenied|IdentityTokenInvalid|IdentityTokenRejected)|no anonymous token|Cannot find ANONYMOUS user token policy/.exec(err.message);
+    if (!m) return undefined;
+    const user = this.o.security?.user;
+    const who = user
+      ? `refused user "${user.username}" (${m[0]}): check the username and the password in the environment variable the config names`
+      : `refused an anonymous session (${m[0]}): the server requires a user; set security.username and security.passwordEnv`;
+    return new EquipmentError("rejected", `${this.o.equipmentId}: OPC UA server at ${this.o.endpointUrl} ${who} [${describeSecurity(this.o.security)}]`, this.o.equipmentId);
   }
 
   /** The link dropped under us: report it and keep re-trying in the background. */
