@@ -33,6 +33,8 @@ export interface AlarmManager {
   raise(a: { source: string; condition: string; severity: AlarmSeverity; message: string }): Alarm;
   /** the condition is gone (ISA-18.2 "return to normal") */
   clear(source: string, condition: string): void;
+  /** every open condition of a source whose key starts with prefix is gone */
+  clearPrefixed(source: string, prefix: string): void;
   acknowledge(id: string, by: string): Alarm;
   shelve(id: string, by: string, reason: string, untilIso: string): Alarm;
   active(): Alarm[];
@@ -83,6 +85,10 @@ export function createAlarmManager(db: Low<AlarmFile>, now: () => Date = () => n
       a.clearedAt = now().toISOString();
       a.state = a.state === "active-ack" ? "normal" : "returned-unack";
       changed(a);
+    },
+    clearPrefixed(source, prefix) {
+      const open = db.data.alarms.filter((a) => a.source === source && a.condition.startsWith(prefix) && a.state !== "normal" && a.state !== "returned-unack");
+      for (const a of open) this.clear(source, a.condition);
     },
     acknowledge(id, by) {
       const a = byId(id);

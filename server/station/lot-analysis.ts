@@ -89,6 +89,7 @@ export function createDomainAnalysis(deps: DomainAnalysisDeps & { rules: ReturnT
         chemistry,
         routingRules(recipe.grading ?? "second_life"),
         await imprintBaseline(deps.store, run.serial),
+        recipe.analysis,
       );
       return { kind: "second-life", ...grade };
     },

@@ -7,7 +7,7 @@
 import type { ChannelLive } from "../domain/equipment/channel.ts";
 import { ALARM_CODES, alarmName } from "../domain/equipment/channel.ts";
 import { compilePhase, type CompiledPhase, type Recipe } from "../domain/recipes/recipe.compiler.ts";
-import type { ChamberDriver, CyclerDriver, CyclerInfo } from "../equipment/cycler-driver.ts";
+import { EquipmentError, type ChamberDriver, type CyclerDriver, type CyclerInfo } from "../equipment/cycler-driver.ts";
 import type { Logger } from "../log/logger.ts";
 import type { StationStore } from "../store/station-store.ts";
 import { openTrace, readTrace, type TraceRecord, type TraceWriter } from "../store/trace-store.ts";
@@ -50,13 +50,29 @@ export interface LotRunnerDeps {
 const RECORD_BATCH = 1000;
 const MAX_BATCHES_PER_TICK = 20;
 const ACTIVE: ReadonlySet<Run["state"]> = new Set(["execute", "held"]);
+const RECENT_RECORDS = 32;
+/** window over which the voltage at the end of a phase is averaged [s] */
+const REST_VOLTAGE_WINDOW_S = 300;
+
+/**
+ * The cell's voltage at the end of a phase, for a following "CV hold at OCV": the mean of the last 5 min of
+ * zero-current records, not one reading — one reading carries the voltmeter's noise (±0.1 mV), and a hold that
+ * is offset by it drives a current the hold analysis would read as self-discharge.
+ */
+export function restVoltage(recent: readonly TraceRecord[]): number {
+  const last = recent[recent.length - 1];
+  const window = recent.filter((r) => r.testTimeS >= last.testTimeS - REST_VOLTAGE_WINDOW_S && Math.abs(r.currentA) < 1e-6);
+  const used = window.length > 0 ? window : [last];
+  return used.reduce((s, r) => s + r.voltageV, 0) / used.length;
+}
 
 export class LotRunner {
   readonly lotId: string;
   private readonly traces = new Map<string, TraceWriter>();
   /** run id → phase finished on the channel and every record drained */
   private readonly phaseDone = new Set<string>();
-  private lastRecord = new Map<string, TraceRecord>();
+  /** the last few records of each run, for the state at the end of a phase */
+  private recent = new Map<string, TraceRecord[]>();
   private busy = false;
 
   constructor(
@@ -136,23 +152,43 @@ export class LotRunner {
       if (Math.abs(reading.setpointC - plan.setpointC) > 1e-6) await chamber.setpoint(plan.setpointC, plan.rampKPerMin);
       if (plan.waitStable && !(reading.stable && Math.abs(reading.setpointC - plan.setpointC) < 1e-6)) return; // next tick
     }
-    for (const run of this.runs.filter((r) => r.state === "execute")) {
-      const access = this.deps.cyclers.get(run.cyclerId)!;
-      const compiled = this.phase(run);
-      const live = access.live()?.find((c) => c.channel === run.channel);
-      const alreadyStarted = live && live.programId === compiled.program.id && run.programId === compiled.program.id && ["running", "paused", "finished"].includes(live.state);
-      // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
-      if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
-      if (!alreadyStarted) {
+    const starting = this.runs
+      .filter((r) => r.state === "execute")
+      .map((run) => {
+        const access = this.deps.cyclers.get(run.cyclerId)!;
+        const compiled = this.phase(run);
+        const live = access.live()?.find((c) => c.channel === run.channel);
+        // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
+        if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
+        const started = live !== undefined && live.programId === compiled.program.id && run.programId === compiled.program.id && ["running", "paused", "finished"].includes(live.state);
+        return { run, access, compiled, live, started };
+      });
+    const toStart = starting.filter((x) => !x.started);
+    // 1. Download every program first, all channels at once (each protocol's driver serialises what it must).
+    //    A program the cycler rejects ends that run; a link problem is retried on the next tick.
+    const loaded = await Promise.allSettled(
+      toStart.map(async ({ run, access, compiled, live }) => {
         if (live && (live.state === "finished" || live.state === "loaded")) await access.driver.command(run.channel, "stop").catch(() => undefined);
         await access.driver.load(run.channel, compiled.program);
-        await access.driver.command(run.channel, "start");
-      }
+      }),
+    );
+    loaded.forEach((r, i) => {
+      if (r.status === "rejected" && r.reason instanceof EquipmentError && r.reason.kind === "rejected") this.abortRun(toStart[i].run, `program rejected by the cycler: ${r.reason.message}`, "program-rejected");
+    });
+    const failed = loaded.find((r): r is PromiseRejectedResult => r.status === "rejected" && !(r.reason instanceof EquipmentError && r.reason.kind === "rejected"));
+    if (failed) throw failed.reason;
+    // 2. The chamber profile starts before the channels: its first hold absorbs the spread of the start commands,
+    //    which matters when a simulated clock runs thousands of times faster than the network.
+    if (plan?.kind === "profile") await this.requireChamber().profile(plan.profile);
+    // 3. Start every channel together.
+    await Promise.all(toStart.filter((x) => x.run.state === "execute").map(({ run, access }) => access.driver.command(run.channel, "start")));
+    for (const { run, access, compiled } of starting) {
+      if (run.state !== "execute") continue;
       run.programId = compiled.program.id;
+      run.phaseIndex = this.lot.phaseIndex;
       run.bootId = access.info()?.bootId;
       this.phaseDone.delete(run.id);
     }
-    if (plan?.kind === "profile") await this.requireChamber().profile(plan.profile);
     this.lot.phaseState = "running";
     this.deps.log.info({ lot: this.lotId, phase: recipePhase.name, index: this.lot.phaseIndex }, "phase started");
     await this.save();
@@ -187,9 +223,10 @@ export class LotRunner {
         this.deps.log.info({ run: run.id, channel: run.channel }, "resumed after watchdog safe rest");
       } else if (live.state === "finished" && this.trace(run).lastSeq() >= live.lastSeq && !this.phaseDone.has(run.id)) {
         this.phaseDone.add(run.id);
-        const last = this.lastRecord.get(run.id) ?? readTrace(this.trace(run).file).at(-1); // after a restart
+        const recent = this.recent.get(run.id) ?? readTrace(this.trace(run).file).slice(-RECENT_RECORDS); // after a restart
+        const last = recent.at(-1);
         if (last) {
-          run.restVoltageV = last.voltageV;
+          run.restVoltageV = restVoltage(recent);
           run.equipmentTimeS += last.testTimeS;
         }
         changed = true;
@@ -222,7 +259,7 @@ export class LotRunner {
         this.deps.alarms.raise({ source: `${run.cyclerId}/${run.channel}`, condition: "record-gap", severity: "high", message: `${run.serial}: records ${after + 1n}…${first - 1n} are no longer in the cycler's buffer` });
       }
       trace.append(withPhase);
-      this.lastRecord.set(run.id, withPhase[withPhase.length - 1]);
+      this.recent.set(run.id, [...(this.recent.get(run.id) ?? []), ...withPhase].slice(-RECENT_RECORDS));
       if (records.length < RECORD_BATCH) return;
     }
   }
@@ -230,6 +267,8 @@ export class LotRunner {
   private async finish(reason?: string): Promise<void> {
     const results = new Map<string, unknown>();
     for (const run of this.runs.filter((r) => r.state === "execute")) {
+      // Analyses are CPU work of ~1 s per cell: yield between cells so links, heartbeats and the HMI stay served.
+      await new Promise((r) => setImmediate(r));
       try {
         const result = await this.deps.analysis.cell(this.lot, run, this.segments(run));
         results.set(run.serial, result);

@@ -95,18 +95,28 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       stoppers.push(() => driver.close());
     }
 
+    /** the run on a channel: the active one, else the latest (so a faulted tile keeps its serial) */
     const annotate = (cyclerId: string, channel: number) => {
-      for (const r of runners.values()) {
-        const run = r.runs.find((x) => x.cyclerId === cyclerId && x.channel === channel && (x.state === "execute" || x.state === "held"));
-        if (run) return { serial: run.serial, runId: run.id, progress: r.lot.phaseIndex / Math.max(1, r.recipePhaseCount) };
+      let best: { run: Run; runner: LotRunner } | undefined;
+      for (const runner of runners.values()) {
+        for (const run of runner.runs) {
+          if (run.cyclerId !== cyclerId || run.channel !== channel) continue;
+          const active = run.state === "execute" || run.state === "held";
+          if (active) return { serial: run.serial, runId: run.id, progress: runner.lot.phaseIndex / Math.max(1, runner.recipePhaseCount) };
+          if (!best || run.startedAt > best.run.startedAt) best = { run, runner };
+        }
       }
-      return {};
+      return best ? { serial: best.run.serial, runId: best.run.id } : {};
     };
     const monitors = new Map<string, CyclerMonitor>();
     for (const c of cfg.equipment.cyclers) {
       const driver = await createCyclerDriver(c, { endpoint: endpointOf(c), configDir: loaded.dir, pkiDir });
       const m = startCyclerMonitor({ cyclerId: c.id, driver, hub, pollIntervalMs: c.pollIntervalMs, heartbeatIntervalMs: c.heartbeatIntervalMs, log, annotate });
-      m.onLive((l) => latestLive.set(c.id, l));
+      m.onLive((l) => {
+        latestLive.set(c.id, l);
+        // a channel that is out of fault has returned to normal (ISA-18.2): its fault alarms clear
+        for (const ch of l) if (ch.state !== "fault" && ch.alarmCode === 0) alarms.clearPrefixed(`${c.id}/${ch.channel}`, "fault-");
+      });
       monitors.set(c.id, m);
       stoppers.push(() => m.stop());
     }

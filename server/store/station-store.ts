@@ -61,7 +61,8 @@ export function createStationStore(dataDir: string): StationStore {
     if (cached) return cached;
     const file = dir("lots", `${lotId}.json`);
     if (!existsSync(file)) return undefined;
-    const db = await openJsonFile<LotFile>(file, undefined as unknown as LotFile);
+    const db = await openJsonFile<LotFile>(file, {} as LotFile);
+    if (!db.data?.lot) throw new Error(`${file}: not a lot file (no "lot" object); restore it from a backup or move it aside`);
     lots.set(lotId, db);
     return db;
   };

@@ -1,0 +1,4 @@
+import { it } from "vitest";
+import { runImprintAcceptance } from "./factory-imprint.ts";
+
+it("factory_init on 64 simulated cells over OPC UA matches ground truth and bins the defects", () => runImprintAcceptance("opcua"), 1_500_000);
