@@ -59,11 +59,19 @@ function parseLine(line: string, file: string, lineNo: number): TraceRecord {
   };
 }
 
+/** A batch could not be written (disk full, I/O error): nothing of it is on disk, lastSeq() is unchanged. */
+export class TraceWriteError extends Error {
+  constructor(readonly file: string, readonly firstSeq: bigint, override readonly cause: Error) {
+    super(`${file}: records from seq ${firstSeq} not written (${cause.message}); the trace still ends at the previous batch`);
+    this.name = "TraceWriteError";
+  }
+}
+
 export interface TraceWriter {
   readonly file: string;
   /** sequence number of the last record on disk (-1n when none) */
   lastSeq(): bigint;
-  /** appends the records newer than lastSeq(), in one write; returns how many were new */
+  /** appends the records newer than lastSeq(), all or none (TraceWriteError); returns how many were new */
   append(records: TraceRecord[]): number;
   close(): void;
 }
@@ -101,8 +109,22 @@ export function openTrace(file: string): TraceWriter {
     append(records) {
       const fresh = records.filter((r) => r.seq > last);
       if (fresh.length === 0) return 0;
-      const text = `${fresh.map(toLine).join("\n")}\n`;
-      position += writeSync(fd, text, position);
+      const bytes = Buffer.from(`${fresh.map(toLine).join("\n")}\n`);
+      // All or nothing: a full disk gives a short write first, then ENOSPC. Loop over short writes; on an error cut
+      // the file back to where this batch began, so no torn line stays mid-file and lastSeq() never claims a record
+      // that is not on disk (the caller retries from the cycler's buffer).
+      let written = 0;
+      try {
+        while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+      } catch (e) {
+        try {
+          ftruncateSync(fd, position);
+        } catch {
+          // the file keeps a torn tail; openTrace() repairs it at the next start
+        }
+        throw new TraceWriteError(file, fresh[0].seq, e as Error);
+      }
+      position += written;
       last = fresh[fresh.length - 1].seq;
       return fresh.length;
     },
