@@ -5,7 +5,12 @@
  *  - core only: the cyclers advanced in a tight loop (no sockets) — the model's own cost;
  *  - served: every cycler (≤ 512 channels each) behind both protocol front-ends (OPC UA and Modbus TCP) while the
  *    simulated clock runs "as fast as possible", yielding to the event loop every 20 ms as `npm run sim` does — the
- *    front-ends' change pushes (OPC UA, 10 Hz) share the thread with the physics.
+ *    front-ends' change pushes (OPC UA, ≤ 10 Hz, all servers of the process together held to ≤ 10 % of wall time)
+ *    share the thread with the physics.
+ * Time-step control (unchanged by speed): the clock hands out chunks of ≤ 60 s; inside them each channel sub-steps
+ * by the rules in simulators/cycler/channel-executor.ts (logging grid and time ends hit exactly, geometric approach
+ * to end conditions and ΔV logging thresholds, ≤ 5 % current change per CV sub-step), each sub-step an exact
+ * constant-current update of the cell model.
  * Target (DESIGN §5 / the simulator brief): 4096 channels at ≥ 250× real time, i.e. ≥ 1e6 channel·s/s.
  */
 import type { Program } from "../server/domain/equipment/program.ts";

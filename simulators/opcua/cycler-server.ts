@@ -210,7 +210,8 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
   const schedule = (delayMs: number) => {
     timer = setTimeout(async () => {
       const started = performance.now();
-      await push();
+      // a failed push (e.g. the endpoint refusing a suspend) must not end the push loop
+      await push().catch(() => undefined);
       if (stopped) return;
       const costMs = performance.now() - started;
       schedule(Math.max(pushIntervalMs, (costMs * pushingServers.size) / PUSH_CPU_SHARE - costMs));
