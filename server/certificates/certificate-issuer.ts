@@ -23,7 +23,7 @@ import { assertSafeName, certificatesDir, issueCertificate, reprint as reprintPd
 import { signedCertificateSchema, type CertificateContent, type SignedCertificate } from "./certificate.types.ts";
 import { imprintCertificateContent, passportFromResults, secondLifeCertificateContent, type CellResults } from "./content-from-results.ts";
 import { buildLotArchive } from "./lot-archive.ts";
-import { loadOrCreateKeyPair, type StationKeyPair } from "./signing.ts";
+import { loadOrCreateKeyPair, loadRetiredPublicKeys, type StationKeyPair } from "./signing.ts";
 import { verifyCertificate, type VerificationResult } from "./verify.ts";
 
 export interface CertificateEntry {
@@ -101,6 +101,8 @@ function isLotGrade(value: unknown): value is StoredLotResult {
 
 export async function createCertificateIssuer(o: CertificateIssuerOptions): Promise<CertificateIssuer> {
   const keys: StationKeyPair = await loadOrCreateKeyPair(o.dataDir);
+  // certificates signed before a key rotation stay verifiable
+  const retiredKeys = await loadRetiredPublicKeys(o.dataDir);
   const root = certificatesDir(o.dataDir);
   const byId = await openJsonFile<{ certificates: Record<string, string> }>(path.join(root, "index.json"), { certificates: {} });
   const lotIndexes = new Map<string, Low<{ entries: CertificateEntry[] }>>();
@@ -222,7 +224,7 @@ export async function createCertificateIssuer(o: CertificateIssuerOptions): Prom
     async pdf(id) {
       return readFile(path.join(root, (await entry(id)).paths.pdf));
     },
-    verify: (input) => verifyCertificate(input, [keys.publicKey]),
+    verify: (input) => verifyCertificate(input, [keys.publicKey, ...retiredKeys]),
     publicKeyPem: () => keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
     async exportLot(lotId) {
       const entries = (await lotIndex(lotId)).data.entries;

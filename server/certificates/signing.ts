@@ -1,11 +1,12 @@
 /**
  * Ed25519 signatures over the canonical JSON of a certificate's content (node:crypto).
  * The station's key pair lives in <dataDir>/keys/ (dir 0700, private key 0600, PKCS#8 PEM;
- * public key SPKI PEM) and is created on first start.
+ * public key SPKI PEM) and is created on first start. A rotation (server/cli/rotate-key.ts) moves the pair to
+ * keys/retired/<fingerprint>/; retired public keys keep verifying the certificates they signed.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { canonicalJson } from "./canonical-json.ts";
 import type { CertificateContent, SignedCertificate } from "./certificate.types.ts";
@@ -70,6 +71,49 @@ export async function loadOrCreateKeyPair(dataDir: string): Promise<StationKeyPa
   }
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, fingerprint: publicKeyFingerprint(publicKey) };
+}
+
+const retiredDir = (dataDir: string) => path.join(dataDir, "keys", "retired");
+
+/** Public keys of every retired signing key (keys/retired/<fingerprint>/), checked against their folder name. */
+export async function loadRetiredPublicKeys(dataDir: string): Promise<KeyObject[]> {
+  let folders: string[];
+  try {
+    folders = await readdir(retiredDir(dataDir));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const keys: KeyObject[] = [];
+  for (const folder of folders.sort()) {
+    const file = path.join(retiredDir(dataDir), folder, PUBLIC_KEY_FILE);
+    const key = toPublicKey(await readFile(file, "utf8"));
+    if (publicKeyFingerprint(key) !== folder) throw new KeyStoreError(file, `fingerprint ${publicKeyFingerprint(key)} does not match its folder ${folder}`);
+    keys.push(key);
+  }
+  return keys;
+}
+
+/**
+ * Retire the current key pair (moved, never deleted, to keys/retired/<fingerprint>/) and create a new one.
+ * Run it with the station stopped: a running issuer keeps signing with the key it loaded.
+ */
+export async function rotateKeyPair(dataDir: string): Promise<{ retired: StationKeyPair; current: StationKeyPair }> {
+  const keyDir = path.join(dataDir, "keys");
+  try {
+    await readFile(path.join(keyDir, PRIVATE_KEY_FILE));
+  } catch {
+    throw new KeyStoreError(path.join(keyDir, PRIVATE_KEY_FILE), "no signing key to rotate (it is created at the first start)");
+  }
+  const retired = await loadOrCreateKeyPair(dataDir);
+  const archive = path.join(retiredDir(dataDir), retired.fingerprint);
+  await mkdir(archive, { recursive: true, mode: 0o700 });
+  await chmod(retiredDir(dataDir), 0o700);
+  // private key first: if the second rename fails, the next start creates a new pair and the old public key is
+  // still next to it in keys/, recoverable by hand
+  await rename(path.join(keyDir, PRIVATE_KEY_FILE), path.join(archive, PRIVATE_KEY_FILE));
+  await rename(path.join(keyDir, PUBLIC_KEY_FILE), path.join(archive, PUBLIC_KEY_FILE));
+  return { retired, current: await loadOrCreateKeyPair(dataDir) };
 }
 
 export function sign(content: CertificateContent, keyPair: StationKeyPair): SignedCertificate {

@@ -1,13 +1,14 @@
 /**
  * Verify a certificate PDF or JSON.
  *   npx tsx server/cli/verify.ts <file> [--key <public-key.pem>]... [--data-dir data]
- * Without --key, trusts the station key <data-dir>/keys/certificate-signing.pub.pem.
+ * Without --key, trusts the station key <data-dir>/keys/certificate-signing.pub.pem and every retired key
+ * under <data-dir>/keys/retired/ (certificates signed before a key rotation).
  * Exit 0: authentic and unmodified; 1: not; 2: usage or I/O error.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { PUBLIC_KEY_FILE } from "../certificates/signing.ts";
+import { loadRetiredPublicKeys, PUBLIC_KEY_FILE } from "../certificates/signing.ts";
 import { verifyCertificate } from "../certificates/verify.ts";
 
 async function main(): Promise<number> {
@@ -20,7 +21,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const keyFiles = values.key ?? [path.join(values["data-dir"], "keys", PUBLIC_KEY_FILE)];
-  const keys = await Promise.all(keyFiles.map((file) => readFile(file, "utf8")));
+  const keys = [
+    ...(await Promise.all(keyFiles.map((file) => readFile(file, "utf8")))),
+    ...(values.key ? [] : await loadRetiredPublicKeys(values["data-dir"])),
+  ];
   const result = await verifyCertificate(await readFile(positionals[0]), keys);
   const valid = result.authentic && result.unmodified;
   console.log(`${valid ? "VALID" : "INVALID"}: ${positionals[0]}`);
