@@ -139,7 +139,7 @@ function evaluationSection(o: DemoOutcome, lines: string[]): void {
 export function formatDemoSummary(o: DemoOutcome): string {
   const lines: string[] = [];
   lines.push("\n==============================================================================");
-  lines.push(" DEMO SUMMARY — SIMULATED DATA: simulated cyclers, chamber and cells; simulated");
+  lines.push(" DEMO SUMMARY — SIMULATED DATA: simulated cyclers, chambers and cells; simulated");
   lines.push(" sample BMS logs. No figure below is a measurement of a real cell or vehicle.");
   lines.push("==============================================================================");
   for (const lot of o.lots) {
@@ -162,7 +162,7 @@ export function formatDemoSummary(o: DemoOutcome): string {
   evaluationSection(o, lines);
   lines.push("\nTIME");
   const behind = o.simulatedBehindS > 60 ? `; the machine could not keep up for ${hours(o.simulatedBehindS)} of it` : "";
-  lines.push(`  ${hours(o.simulatedElapsedS)} of simulated equipment time at ${o.speed}× in ${o.wallS.toFixed(0)} s wall${behind}`);
+  lines.push(`  the simulated clock ran ${hours(o.simulatedElapsedS)} at ${o.speed}× wall time; the demo took ${o.wallS.toFixed(0)} s wall${behind}`);
   lines.push(`  station log: ${rel(o.logFile)}; data folder: ${rel(o.dataDir)}`);
   return lines.join("\n");
 }
