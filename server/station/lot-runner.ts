@@ -73,7 +73,7 @@ export class LotRunner {
   private readonly phaseDone = new Set<string>();
   /** the last few records of each run, for the state at the end of a phase */
   private recent = new Map<string, TraceRecord[]>();
-  private busy = false;
+  private ticking = false;
 
   constructor(
     private readonly file: LotFile,
@@ -87,6 +87,10 @@ export class LotRunner {
   }
   get runs(): Run[] {
     return this.file.runs;
+  }
+  /** a tick is in progress */
+  get busy(): boolean {
+    return this.ticking;
   }
   get recipePhaseCount(): number {
     return this.deps.recipe.phases.length;
@@ -129,8 +133,8 @@ export class LotRunner {
 
   /** One step of the lot's state machine. Never throws: problems become alarms, held or aborted runs. */
   async tick(): Promise<void> {
-    if (this.busy || this.lot.state !== "execute") return;
-    this.busy = true;
+    if (this.ticking || this.lot.state !== "execute") return;
+    this.ticking = true;
     try {
       if (this.lot.phaseState === "starting") await this.startPhase();
       else await this.followPhase();
@@ -139,7 +143,7 @@ export class LotRunner {
       this.deps.log.error({ lot: this.lotId, err: (e as Error).message }, "lot tick failed");
       this.deps.alarms.raise({ source: `lot:${this.lotId}`, condition: "station-error", severity: "medium", message: (e as Error).message });
     } finally {
-      this.busy = false;
+      this.ticking = false;
     }
   }
 
@@ -208,6 +212,13 @@ export class LotRunner {
       if (!access || !info || !live) continue; // link down: records stay in the cycler's buffer until it is back
       if (run.bootId !== undefined && info.bootId !== run.bootId) {
         this.abortRun(run, `cycler ${run.cyclerId} rebooted during the run (boot ${run.bootId} → ${info.bootId}); records after seq ${this.trace(run).lastSeq()} were lost with its buffer`, "cycler-reboot");
+        changed = true;
+        continue;
+      }
+      // The cycler's record sequence went backwards: its buffer was cleared (a reboot), whatever the protocol tells.
+      const held = this.trace(run).lastSeq();
+      if (live.lastSeq < held || (live.alarmCode === ALARM_CODES.reboot && live.programId !== run.programId)) {
+        this.abortRun(run, `cycler ${run.cyclerId} lost its record buffer (last record seq ${live.lastSeq}, station holds up to ${held}); the run is interrupted, its records up to seq ${held} are kept`, "cycler-reboot");
         changed = true;
         continue;
       }

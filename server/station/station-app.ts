@@ -165,15 +165,14 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     }
 
     const tickMs = o.tickMs ?? Math.min(...cfg.equipment.cyclers.map((c) => c.pollIntervalMs));
-    let ticking = false;
+    // Each lot ticks on its own (a runner skips a tick while its previous one still runs), so a slow cycler
+    // or a long analysis in one lot never holds up the others.
     const loop = setInterval(() => {
-      if (ticking) return;
-      ticking = true;
-      void Promise.all([...runners.values()].map((r) => r.tick())).finally(() => (ticking = false));
+      for (const r of runners.values()) if (r.lot.state === "execute") void r.tick();
     }, tickMs);
     stoppers.push(async () => {
       clearInterval(loop);
-      while (ticking) await new Promise((r) => setTimeout(r, 20));
+      while ([...runners.values()].some((r) => r.busy)) await new Promise((r) => setTimeout(r, 20));
     });
 
     const runnerOf = (lotId: string) => {
