@@ -103,12 +103,17 @@ export function fitDegradationModes(input: ModeFitInput): ModeFit {
   };
 
   // Parameters: lli, lamNe, lamPe, startOffsetAh, and the overpotential only when some points are loaded.
-  const offsetRangeAh = 0.1 * freshCapacityAh;
+  // The offset's range is asymmetric. A full charge can stop a little short of the equilibrium 100 % (positive
+  // offset), but where the negative electrode saturates below the upper OCV limit (heavy LAM_NE, little LLI: the
+  // plating-risk pattern) a charge to the voltage limit pushes on past x = 1 — by ≈ 11 % of the fresh capacity on
+  // simulated cells with LAM_NE 27 %. A bound inside that overshoot pins the offset and the fit pays for it with
+  // LAM_NE (≈ 1.4 pp), i.e. with the capacity, which then hangs on the negative electrode's size alone.
+  const offsetRangeAh = { below: 0.3 * freshCapacityAh, above: 0.1 * freshCapacityAh };
   const nParams = anyLoaded ? 5 : 4;
   const full = (q: number[]) => (anyLoaded ? q : [...q, 0]);
   const options = {
-    lower: [0, 0, 0, -offsetRangeAh, -0.05].slice(0, nParams),
-    upper: [MODE_UPPER, MODE_UPPER, MODE_UPPER, offsetRangeAh, 0.2].slice(0, nParams),
+    lower: [0, 0, 0, -offsetRangeAh.below, -0.05].slice(0, nParams),
+    upper: [MODE_UPPER, MODE_UPPER, MODE_UPPER, offsetRangeAh.above, 0.2].slice(0, nParams),
     step: [1e-5, 1e-5, 1e-5, 1e-5 * freshCapacityAh, 1e-6].slice(0, nParams),
     maxIterations: 100,
   };

@@ -6,11 +6,13 @@ import { gaussian, seededRandom } from "../entropy/synthetic-rest.ts";
 
 const chem = getChemistry("nmc811-graphite");
 
-/** A synthetic aged cell's C/20 pseudo-OCV (constant 12 mV overpotential), five relaxed OCVs and dU/dT points. */
-function synthetic(ageing: { lli: number; lamNe: number; lamPe: number }, seed: number) {
+/**
+ * A synthetic aged cell's C/20 pseudo-OCV (constant 12 mV overpotential), five relaxed OCVs and dU/dT points. The
+ * curve starts startOffsetAh below the equilibrium 100 % (negative: above it, past a saturated negative electrode).
+ */
+function synthetic(ageing: { lli: number; lamNe: number; lamPe: number }, seed: number, startOffsetAh = 0.02) {
   const random = seededRandom(seed);
   const bal = electrodeBalance(chem, 5, { ...ageing, resistanceGrowth: 0 });
-  const startOffsetAh = 0.02;
   const socAt = (q: number) => 1 - (q + startOffsetAh) / bal.capacityAh;
   const ocv: OcvPoint[] = Array.from({ length: 150 }, (_, i) => {
     const q = ((i + 0.5) / 150) * (bal.capacityAh - startOffsetAh) * 0.99;
@@ -44,4 +46,17 @@ describe("fitDegradationModes", () => {
       expect(fit.ocvCurve).toHaveLength(ocv.length);
     });
   }
+
+  it("a plating-risk cell charged past its saturated negative electrode: capacity to saturation, not pinned by the offset's bound", () => {
+    // LAM_NE 27 %, LLI 6 %: the negative electrode is full (x100 = 1) at 4.085 V, below the 4.19 V limit; the
+    // simulated cell charged to 4.2 V sits ≈ 0.58 Ah past it (RT0022 of the second-life acceptance population).
+    const ageing = { lli: 0.06, lamNe: 0.267, lamPe: 0.023 };
+    const { bal, ocv, dudt } = synthetic(ageing, 7, -0.58);
+    expect(bal.x100).toBe(1);
+    const fit = fitDegradationModes({ chemistry: chem, freshCapacityAh: 5, ocv, dudt });
+    expect(fit.startOffsetAh.value).toBeCloseTo(-0.58, 2);
+    expect(Math.abs(fit.lamNe.value - ageing.lamNe)).toBeLessThan(0.005);
+    // SOH on 5 Ah within 0.2 pp (a pinned offset cost ≈ 1.6 pp through LAM_NE)
+    expect(Math.abs(fit.capacityAh.value - bal.capacityAh)).toBeLessThan(0.01);
+  });
 });
