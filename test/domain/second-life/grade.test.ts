@@ -12,8 +12,8 @@ import { createBench } from "./bench-loop.ts";
 const rules = routingRulesSchema.parse(parse(readFileSync(new URL("../../../station-config/grading/second_life.yaml", import.meta.url), "utf8")));
 const chem = getChemistry("nmc811-graphite");
 const C = chem.nominalCapacityAh;
-/** The fast recipe's chamber profile during each entropy rest after its cold trigger (station-config/recipes/second_life.yaml). */
-const PROFILE: [number, number][] = [[20, 900], [30, 1200], [20, 1200], [30, 1200], [25, 2400]];
+/** The fast recipe's chamber profile during each entropy rest, started with it (station-config/recipes/second_life.yaml). */
+const PROFILE: [number, number][] = [[20, 1800], [30, 1200], [20, 1200], [30, 1200], [25, 2400]];
 /** SOC steps: 6, 16, 16 % of nominal down from full; then to the cut-off and 12, 16 % of nominal up from empty. */
 const SOC_STEPS: { currentA: number; forAh?: number; toV: number; thenChargeAh?: number }[] = [
   { currentA: -C / 3, forAh: 0.06 * C, toV: 2.5 },
