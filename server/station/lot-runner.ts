@@ -5,7 +5,7 @@
  * so a new LotRunner over the same files continues where the old one stopped.
  */
 import type { ChannelLive } from "../domain/equipment/channel.ts";
-import { ALARM_CODES, alarmName } from "../domain/equipment/channel.ts";
+import { ALARM_CODES, alarmName, chamberAlarmName } from "../domain/equipment/channel.ts";
 import { compilePhase, type CompiledPhase, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import { EquipmentError, type ChamberDriver, type CyclerDriver, type CyclerInfo } from "../equipment/cycler-driver.ts";
 import type { Logger } from "../log/logger.ts";
@@ -153,6 +153,14 @@ export class LotRunner {
     if (plan?.kind === "setpoint") {
       const chamber = this.requireChamber();
       const reading = await chamber.read();
+      if (reading.alarmCode !== 0) {
+        // Waiting for "stable" from a failed chamber would wait for ever: hold the lot with the reason instead.
+        this.lot.state = "held";
+        this.lot.reason = `chamber reports ${chamberAlarmName(reading.alarmCode)} (code ${reading.alarmCode}; actual ${reading.actualC.toFixed(1)} °C, setpoint ${reading.setpointC.toFixed(1)} °C) before phase "${recipePhase.name}"; resume the lot once it is repaired`;
+        this.deps.alarms.raise({ source: `lot:${this.lotId}`, condition: "chamber-failure", severity: "high", message: this.lot.reason });
+        await this.save();
+        return;
+      }
       if (Math.abs(reading.setpointC - plan.setpointC) > 1e-6) await chamber.setpoint(plan.setpointC, plan.rampKPerMin);
       if (plan.waitStable && !(reading.stable && Math.abs(reading.setpointC - plan.setpointC) < 1e-6)) return; // next tick
     }

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.ts";
-import type { ChannelLive } from "../domain/equipment/channel.ts";
+import { chamberAlarmName, type ChannelLive } from "../domain/equipment/channel.ts";
 import { parseRecipeYaml, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import type { ChamberDriver } from "../equipment/cycler-driver.ts";
 import { createChamberDriver, createCyclerDriver } from "../equipment/registry.ts";
@@ -94,6 +94,25 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       );
       stoppers.push(() => driver.close());
     }
+    // Chambers are watched like cyclers: a failure (alarmCode ≠ 0) is an alarm and a degraded link until it clears.
+    const chamberWatch = setInterval(() => {
+      for (const [id, driver] of chambers) {
+        driver.read().then(
+          (r) => {
+            const simulated = cfg.equipment.chambers.find((c) => c.id === id)?.simulator !== undefined;
+            if (r.alarmCode !== 0) {
+              alarms.raise({ source: id, condition: "chamber-failure", severity: "high", message: `chamber ${id} reports ${chamberAlarmName(r.alarmCode)} (code ${r.alarmCode}): actual ${r.actualC.toFixed(1)} °C, setpoint ${r.setpointC.toFixed(1)} °C` });
+              hub.setLink({ equipmentId: id, kind: "chamber", status: "degraded", reason: `${chamberAlarmName(r.alarmCode)} (code ${r.alarmCode})`, simulated });
+            } else {
+              alarms.clear(id, "chamber-failure");
+              hub.setLink({ equipmentId: id, kind: "chamber", status: "connected", simulated });
+            }
+          },
+          () => undefined, // link problems are reported by the driver's own state events
+        );
+      }
+    }, Math.min(...cfg.equipment.cyclers.map((c) => c.pollIntervalMs), 2000));
+    stoppers.push(async () => clearInterval(chamberWatch));
 
     /** the run on a channel: the active one, else the latest (so a faulted tile keeps its serial) */
     const annotate = (cyclerId: string, channel: number) => {
@@ -197,7 +216,13 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
         });
         if (new Set(channels).size !== channels.length) throw new StationRequestError(400, "two cells map to the same channel");
         if (new Set(req.cells.map((c) => c.serial)).size !== req.cells.length) throw new StationRequestError(400, "a serial appears twice in the lot");
-        req.cells.forEach((c, i) => assertSafeId(`cells[${i}].serial`, c.serial));
+        req.cells.forEach((c, i) => {
+          try {
+            assertSafeId(`cells[${i}].serial`, c.serial);
+          } catch (e) {
+            throw new StationRequestError(400, (e as Error).message);
+          }
+        });
         const chamberId = cfg.equipment.cyclers.find((c) => c.id === req.cyclerId)?.chamber;
         if (recipe.phases.some((p) => p.chamber) && !chamberOf(req.cyclerId)) {
           throw new StationRequestError(400, `recipe ${recipe.name} sets chamber temperatures, but cycler ${req.cyclerId} has no chamber configured`);

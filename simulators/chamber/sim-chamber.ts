@@ -10,13 +10,14 @@
  * A profile runs on the chamber like a programmable controller's ramp/soak segments: each point is ramped to at the
  * maximum ramp rate, its hold starts when the ramp reaches the setpoint, and the last point is held afterwards.
  */
+import { CHAMBER_ALARM_CODES } from "../../server/domain/equipment/channel.ts";
 import type { SimChamberConfig } from "../../server/config/station-config.schema.ts";
 import type { ChamberInfo, ChamberProfilePoint, ChamberReading } from "../../server/equipment/cycler-driver.ts";
 import { quantize, RESOLUTION } from "../cycler/measurement.ts";
 import { SimRequestError, type SimChamberApi } from "../cycler/sim-cycler-api.ts";
 
 /** Chamber alarm codes (ChamberReading.alarmCode). */
-export const CHAMBER_ALARM_CODES = { none: 0, heaterFailure: 1, compressorFailure: 2 } as const;
+export { CHAMBER_ALARM_CODES };
 export type ChamberFailure = "none" | "heater" | "compressor";
 
 export interface SimChamberOptions extends Pick<SimChamberConfig, "id" | "initialC" | "timeConstantS" | "maxRampKPerMin"> {

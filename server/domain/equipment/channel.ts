@@ -78,3 +78,12 @@ export interface ChannelRecord {
 
 export type ChannelCommand = "start" | "pause" | "resume" | "stop" | "ack-fault";
 export const CHANNEL_COMMANDS: readonly ChannelCommand[] = ["start", "pause", "resume", "stop", "ack-fault"];
+
+/** Chamber failure codes, part of both chamber protocol maps. 0 = none. */
+export const CHAMBER_ALARM_CODES = { none: 0, heaterFailure: 1, compressorFailure: 2 } as const;
+export type ChamberAlarmName = keyof typeof CHAMBER_ALARM_CODES;
+
+export function chamberAlarmName(code: number): ChamberAlarmName | "unknown" {
+  const hit = (Object.keys(CHAMBER_ALARM_CODES) as ChamberAlarmName[]).find((k) => CHAMBER_ALARM_CODES[k] === code);
+  return hit ?? "unknown";
+}
