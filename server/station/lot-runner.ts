@@ -223,14 +223,18 @@ export class LotRunner {
         changed = true;
         continue;
       }
-      // The cycler's record sequence went backwards: its buffer was cleared (a reboot), whatever the protocol tells.
-      const held = this.trace(run).lastSeq();
-      if (live.lastSeq < held || (live.alarmCode === ALARM_CODES.reboot && live.programId !== run.programId)) {
-        this.abortRun(run, `cycler ${run.cyclerId} lost its record buffer (last record seq ${live.lastSeq}, station holds up to ${held}); the run is interrupted, its records up to seq ${held} are kept`, "cycler-reboot");
-        changed = true;
-        continue;
-      }
       await this.drain(run, access.driver);
+      // The cycler's record sequence went backwards: its buffer was cleared (a reboot), whatever the protocol tells.
+      // The monitor's snapshot may predate the records just drained, so a drop is confirmed with a fresh reading.
+      const held = this.trace(run).lastSeq();
+      if (live.lastSeq < held) {
+        const fresh = (await access.driver.readLive()).find((c) => c.channel === run.channel);
+        if (fresh && fresh.lastSeq < held) {
+          this.abortRun(run, `cycler ${run.cyclerId} lost its record buffer (last record seq ${fresh.lastSeq}, station holds up to ${held}); the run is interrupted, its records up to seq ${held} are kept`, "cycler-reboot");
+          changed = true;
+        }
+        continue; // judge the phase on the next tick's snapshot
+      }
       if (live.programId !== run.programId) continue;
       if (live.state === "fault") {
         this.abortRun(run, `channel fault: ${alarmName(live.alarmCode)} (code ${live.alarmCode})`, `fault-${alarmName(live.alarmCode)}`);

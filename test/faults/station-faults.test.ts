@@ -1,6 +1,7 @@
 /**
  * Equipment faults seen by the whole station (OPC UA cycler and chamber simulators, real drivers and runtime):
- * corrupted live values are flagged on the channel and never reach a trace; a chamber failure must raise an alarm.
+ * corrupted live values are flagged on the channel and never reach a trace; a chamber failure must raise an alarm;
+ * a cycler reboot that clears its record buffer interrupts the runs, with the reason, and keeps every record held.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_CODES } from "../../server/domain/equipment/channel.ts";
@@ -60,10 +61,7 @@ describe("corrupted live values", () => {
   });
 });
 
-/**
- * NEEDS A RUNTIME FIX (server/station, lead): the station reads the chamber only when a phase starts and ignores
- * its alarmCode, so a failed heater leaves a lot waiting for "stable" for ever, with no alarm and a "connected" link.
- */
+/** A failed heater must not leave a lot waiting for "stable" for ever with no alarm and a "connected" link. */
 describe("chamber failure", () => {
   it("raises an active alarm naming the chamber within a few poll periods", async () => {
     station.sims!.env.chambers.get("sim-chamber")!.faults.failure("heater");
@@ -78,4 +76,24 @@ describe("chamber failure", () => {
       station.sims!.env.chambers.get("sim-chamber")!.faults.failure("none");
     }
   });
+});
+
+describe("cycler reboot", () => {
+  it("interrupts the running lot's runs with the reason, keeps their records, and raises an alarm — no silent gap", async () => {
+    const sim = station.sims!.env.cyclers.get("sim-cycler")!;
+    const lot = await station.service.startLot({
+      name: "reboot", recipe: "quick_check", cyclerId: "cycler-1", nominalCapacityAh: 5, chemistry: "nmc811-graphite", operator: "test",
+      cells: [1, 2].map((ch) => ({ slot: ch, serial: sim.cell(ch).serial })),
+    });
+    await waitFor("records flowing", () => (sim.live()[0].state === "running" && sim.live()[0].lastSeq > 10n ? true : undefined), 60_000);
+    sim.faults.reboot(30);
+    const detail = await waitFor("runs interrupted", async () => {
+      const d = await station.service.lot(lot.id);
+      return d.runs.every((r) => r.state === "aborted") ? d : undefined;
+    }, 60_000, 200);
+    for (const run of detail.runs) expect(run.reason).toMatch(/rebooted|lost its record buffer/);
+    expect(detail.lot.state).toBe("aborted");
+    const alarms = station.service.alarms.active().filter((a) => a.condition === "cycler-reboot");
+    expect(alarms.map((a) => a.source).sort()).toEqual(["cycler-1/1", "cycler-1/2"]);
+  }, 120_000);
 });
