@@ -6,7 +6,8 @@
  * whole process group when it overruns, so no simulator, server or browser outlives the run.
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describeMachine, formatValue, targetMet, type BenchMessage, type Figure, type Machine } from "./support/report.ts";
 
@@ -27,7 +28,8 @@ const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".
 
 /** certificates.bench.ts prints its two results; read them back from its own lines. */
 function certificateFigures(stdout: string): Figure[] {
-  const rate = stdout.match(/→ ([\d.]+) \/s on one core, ([\d.]+) KiB each/);
+  // tolerant of both print formats: "→ 3.8 /s on one core, 46 KiB each" and "(13.2 /s on one core), 50 KiB each"
+  const rate = stdout.match(/([\d.]+) \/s on one core\)?, ([\d.]+) KiB each/);
   const archive = stdout.match(/lot archive: (\d+) cells → ([\d.]+) MiB zip in ([\d.]+) s/);
   return [
     { bench: "certificates", metric: "signed PDF certificates, one core", value: rate ? Number(rate[1]) : null, unit: "certificates/s", note: rate ? `${rate[2]} KiB per PDF` : "figure not found in the script's output" },
@@ -132,7 +134,7 @@ function markdown(machine: Machine, outcomes: BenchOutcome[]): string {
   const lines = [
     "# Benchmark results (latest run)",
     "",
-    `Measured by \`npm run bench${quick ? " -- --quick" : ""}\` on ${machine.date.slice(0, 10)}: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.platform}.`,
+    `Measured by \`npm run bench${quick ? " -- --quick" : ""}\` on ${machine.date.slice(0, 10)}: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.platform}; 1-min load average ${machine.loadAverage1m} at the start and ${Math.round(os.loadavg()[0] * 100) / 100} at the end${Math.max(machine.loadAverage1m, os.loadavg()[0]) > machine.cores ? " (**other work shared the machine: figures are pessimistic and noisy**)" : ""}.`,
     `Mode: ${quick ? "quick (shorter windows; figures are noisier)" : "full"}. All equipment is simulated. Method and baselines: docs/benchmarks.md.`,
     "",
     "| benchmark | figure | value | unit | target | met | note |",
@@ -146,6 +148,7 @@ function markdown(machine: Machine, outcomes: BenchOutcome[]): string {
       );
     }
   }
+  if (only) lines.push("", `Benchmarks re-run on ${machine.date.slice(0, 10)} with --only: ${only.join(", ")}; the others are from the previous run on the same machine.`);
   lines.push("", `Wall time per benchmark: ${outcomes.map((o) => `${o.id} ${o.wallS.toFixed(0)} s (${o.exit})`).join(", ")}.`, "");
   return lines.join("\n");
 }
@@ -157,8 +160,19 @@ for (const spec of BENCHES.filter((b) => !only || only.includes(b.id))) {
   console.log(`\n== ${spec.title} (${spec.id}) ==`);
   outcomes.push(await runBench(spec));
 }
+// --only re-runs some benchmarks: keep the other benchmarks' latest figures from results.json (same mode only).
+const resultsFile = path.join(HERE, "results.json");
+if (only && existsSync(resultsFile)) {
+  const previous = JSON.parse(readFileSync(resultsFile, "utf8")) as { quick: boolean; outcomes: BenchOutcome[] };
+  if (previous.quick === quick) {
+    const fresh = new Map(outcomes.map((o) => [o.id, o]));
+    const merged = [...previous.outcomes.map((o) => fresh.get(o.id) ?? o), ...outcomes.filter((o) => !previous.outcomes.some((p) => p.id === o.id))];
+    outcomes.splice(0, outcomes.length, ...merged);
+    console.log(`merged with the previous results: re-ran ${[...fresh.keys()].join(", ")}`);
+  }
+}
 const md = markdown(machine, outcomes);
-writeFileSync(path.join(HERE, "results.json"), `${JSON.stringify({ machine, quick, outcomes }, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify({ machine, quick, outcomes }, null, 2)}\n`);
 writeFileSync(path.join(HERE, "results.md"), md);
 console.log(`\n${md}`);
 console.log("written: bench/results.json, bench/results.md");

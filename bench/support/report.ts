@@ -81,6 +81,8 @@ export interface Machine {
   node: string;
   platform: string;
   date: string;
+  /** 1-minute load average when the run started: above the core count, other work shared the machine */
+  loadAverage1m: number;
 }
 
 export function describeMachine(): Machine {
@@ -92,5 +94,6 @@ export function describeMachine(): Machine {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
+    loadAverage1m: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }
