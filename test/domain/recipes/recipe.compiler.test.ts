@@ -114,16 +114,22 @@ describe("station-config/recipes/factory_init.yaml", () => {
     expect(phasesNeedingRestVoltage(recipe)).toEqual(["hold"]);
     const compiled = compileRecipe(recipe, CELL, CYCLER, { restVoltageV: 3.68 });
     expect(compiled.phases.map((p) => p.name)).toEqual([
-      "formation", "capacity", "ica", "soc80", "entropy-soc80", "soc50", "entropy-soc50", "dcir", "self-discharge", "hold", "soc20", "entropy-soc20", "storage",
+      "formation-capacity-ica", "soc80", "entropy-soc80", "soc50", "entropy-soc50", "dcir", "self-discharge", "hold", "soc20", "entropy-soc20", "storage",
     ]);
     for (const p of compiled.phases) {
       expect(programSchema.safeParse(p.program).success).toBe(true);
-      expect(p.program.id).toBe(`factory_init@1.0.0/${p.name}`);
+      expect(p.program.id).toBe(`factory_init@1.1.0/${p.name}`);
     }
     const byName = Object.fromEntries(compiled.phases.map((p) => [p.name, p]));
     const pulse = byName.dcir.program.steps[byName.dcir.roles.find((r) => r.role === "dcir-pulse")!.stepIndex];
     expect(pulse.segments).toEqual([{ currentA: -1, durationS: 10 }, { currentA: -5, durationS: 1 }]);
-    expect(byName.ica.program.steps[0]).toMatchObject({ mode: "cc", currentA: 0.25 });
+    const first = byName["formation-capacity-ica"];
+    const ica = first.program.steps[first.roles.find((r) => r.role === "ica-charge")!.stepIndex];
+    expect(ica).toMatchObject({ mode: "cc", currentA: 0.25 });
+    // the two capacity cycles loop back to the C/3 charge, then the program runs on into the C/20 charge
+    const capacityCharge = first.roles.find((r) => r.role === "capacity-charge")!.stepIndex;
+    const loopBack = first.program.steps[capacityCharge + 3].ends.find((e) => typeof e.then === "object");
+    expect(loopBack?.then).toEqual({ goto: capacityCharge, repeat: 1 });
     expect(byName.hold.program.steps[0]).toMatchObject({ mode: "cv", voltageV: 3.68 });
     expect(byName["entropy-soc50"].chamber).toMatchObject({ kind: "profile" });
     const roles = compiled.phases.flatMap((p) => p.roles.map((r) => r.role));
