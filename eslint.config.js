@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "hmi/dist/**", "data/**", "reports/**", "docs/**", "hmi/**/*.svelte"] },
+  { ignores: ["node_modules/**", "hmi/dist/**", "data/**", "reports/**", "docs/**", "hmi/**/*.svelte", ".tmp/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,10 +2,12 @@
  * Each role's main journey in real Chromium against a REAL station: embedded simulators over OPC UA, the lot runner,
  * the domain analyses, certificates, auth and audit (test/support/station.ts). The simulators' clock is manual and
  * the test pumps it, so the same journey runs slowly while a person would watch and fast where they would wait.
- * Screenshots of the main screens go to docs/screenshots/ (every figure on them is from SIMULATED equipment).
+ * Screenshots of the main screens go to docs/screenshots/ when AXVIAM_SCREENSHOTS=docs (every figure on them is from
+ * SIMULATED equipment).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +18,9 @@ import { launchBrowser } from "../support/browser.ts";
 import { startTestStation, waitFor, type TestStation } from "../support/station.ts";
 
 const HMI_DIR = path.resolve("hmi/dist");
-const SHOTS = path.resolve("docs/screenshots");
+// Screenshots for docs/ are refreshed on request (AXVIAM_SCREENSHOTS=docs npm test), else kept in a temp folder so a
+// test run never rewrites tracked files.
+const SHOTS = process.env.AXVIAM_SCREENSHOTS === "docs" ? path.resolve("docs/screenshots") : path.join(os.tmpdir(), "axviam-screenshots");
 const USERS: Record<Role, { username: string; displayName: string; pin: string }> = {
   operator: { username: "olga", displayName: "Olga Operator", pin: "1357" },
   supervisor: { username: "sam", displayName: "Sam Supervisor", pin: "2468" },
