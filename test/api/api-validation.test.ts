@@ -45,7 +45,8 @@ describe("validation", () => {
     const yaml = readFileSync(path.join(h.dataDir, "config/recipes/factory_init.yaml"), "utf8").replace("CC discharge 0.2C to 2.5 V log every 60 s on 5 mV", "CC discharge fast please");
     const res = await h.call("POST", "/recipes/validate", { cookie: admin, body: { yaml } });
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatch(/phase "formation", step 4 \("CC discharge fast please"\)/);
+    const firstPhase = /^ {2}- name: (\S+)$/m.exec(yaml)![1];
+    expect(res.body.error).toContain(`phase "${firstPhase}", step 4 ("CC discharge fast please")`);
     const rules = await h.call("POST", "/grading-rules/validate", { cookie: admin, body: { yaml: "version: 1.0\nreference: {}\n" } });
     expect(rules.status).toBe(400);
     expect(paths(rules.body)).toContain("version");
@@ -56,21 +57,22 @@ describe("recipe versions", () => {
   const recipeFile = () => path.join(h.dataDir, "config/recipes/factory_init.yaml");
   it("publishes newer versions, keeps every published one, never overwrites", async () => {
     const v1 = readFileSync(recipeFile(), "utf8");
-    const v11 = v1.replace(/^version: 1\.0\.0$/m, "version: 1.1.0");
+    const shipped = /^version: (\S+)$/m.exec(v1)![1];
+    const v11 = v1.replace(/^version: \S+$/m, "version: 90.1.0");
     expect((await h.call("POST", "/recipes/factory_init/versions", { cookie: admin, body: { yaml: v11 } })).status).toBe(201);
     expect(readFileSync(recipeFile(), "utf8")).toBe(v11);
     const current = await h.call("GET", "/recipes/factory_init", { cookie: operator });
-    expect(current.body).toMatchObject({ name: "factory_init", version: "1.1.0", versions: ["1.0.0", "1.1.0"] });
-    expect((await h.call("GET", "/recipes/factory_init/versions/1.0.0", { cookie: operator })).body.yaml).toBe(v1);
+    expect(current.body).toMatchObject({ name: "factory_init", version: "90.1.0", versions: [shipped, "90.1.0"] });
+    expect((await h.call("GET", `/recipes/factory_init/versions/${shipped}`, { cookie: operator })).body.yaml).toBe(v1);
     const again = await h.call("POST", "/recipes/factory_init/versions", { cookie: admin, body: { yaml: v11.replace("Formation charge", "Changed formation charge") } });
     expect(again.status).toBe(409);
     expect((await h.call("POST", "/recipes/factory_init/versions", { cookie: admin, body: { yaml: v1 } })).status).toBe(409);
-    expect((await h.call("GET", "/recipes/factory_init/versions/1.1.0", { cookie: operator })).body.yaml).toBe(v11);
+    expect((await h.call("GET", "/recipes/factory_init/versions/90.1.0", { cookie: operator })).body.yaml).toBe(v11);
     const renamed = await h.call("POST", "/recipes/other/versions", { cookie: admin, body: { yaml: v11 } });
     expect(renamed.status).toBe(400);
     expect(paths(renamed.body)).toEqual(["name"]);
     expect((await h.call("GET", "/recipes/..%2Fusers/versions/1.0.0", { cookie: operator })).status).toBe(404);
-    expect(h.audit.query({ action: "recipe.publish" })[0]).toMatchObject({ actor: "admin", target: "factory_init", details: { version: "1.1.0" } });
+    expect(h.audit.query({ action: "recipe.publish" })[0]).toMatchObject({ actor: "admin", target: "factory_init", details: { version: "90.1.0" } });
   });
 });
 

@@ -170,8 +170,8 @@ describe("station restart after SIGKILL", () => {
       const d = await lot(base3, cookie3);
       return d.lot.state === "complete" || d.lot.state === "aborted" ? d : undefined;
     }, 120_000, 250);
+    expect(done.runs.map((r) => `${r.state}${r.state === "complete" ? "" : `: ${(r as { reason?: string }).reason}`}`)).toEqual(Array(CHANNELS).fill("complete"));
     expect(done.lot.state).toBe("complete");
-    expect(done.runs.map((r) => r.state)).toEqual(Array(CHANNELS).fill("complete"));
 
     for (const run of done.runs) {
       const trace = readTrace(path.join(dir, "data", "traces", lotId, `${run.id}.csv`)).map((r) => r.seq);
