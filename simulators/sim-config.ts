@@ -3,11 +3,11 @@
  * is used, the rest is left to the station) or a standalone file holding only what `simulators:` would hold.
  * Validated once with the shared schema; errors name the file and the field path (ConfigError).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
-import { ConfigError, parseConfig } from "../server/config/load-config.ts";
+import { ConfigError, parseConfig, readConfigFile } from "../server/config/load-config.ts";
 import { simulatorsSchema, type SimulatorsConfig } from "../server/config/station-config.schema.ts";
 
 export interface LoadedSimulatorsConfig {
@@ -31,13 +31,7 @@ function isStationShaped(text: string): boolean {
 }
 
 export function loadSimulatorsConfig(file: string): LoadedSimulatorsConfig {
-  const abs = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(abs, "utf8");
-  } catch (e) {
-    throw new ConfigError(abs, [{ path: "(file)", expected: `a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
-  }
+  const { abs, text } = readConfigFile(file);
   const shape = isStationShaped(text) ? "station" : "standalone";
   const config = shape === "station" ? parseConfig(text, abs, stationShapedSchema).simulators : parseConfig(text, abs, simulatorsSchema);
   if (config.cyclers.length === 0 && config.chambers.length === 0) {

@@ -49,14 +49,18 @@ export function parseConfig<S extends z.ZodType>(text: string, file: string, sch
   return deepFreeze(result.data);
 }
 
-export function loadStationConfig(file: string): LoadedConfig {
+/** Reads a config file; an unreadable one is a ConfigError naming it, like any other bad config. */
+export function readConfigFile(file: string): { abs: string; text: string } {
   const abs = path.resolve(file);
-  let text: string;
   try {
-    text = readFileSync(abs, "utf8");
+    return { abs, text: readFileSync(abs, "utf8") };
   } catch (e) {
     throw new ConfigError(abs, [{ path: "(file)", expected: `a readable file (${(e as NodeJS.ErrnoException).code ?? String(e)})` }]);
   }
+}
+
+export function loadStationConfig(file: string): LoadedConfig {
+  const { abs, text } = readConfigFile(file);
   return { config: parseConfig(text, abs, stationConfigSchema), file: abs, dir: path.dirname(abs) };
 }
 
