@@ -8,9 +8,9 @@ import { createCertificateIssuer, type CertificateIssuer } from "../../server/ce
 import { formatFigure } from "../../server/certificates/pdf-renderer.ts";
 import { silentLogger } from "../../server/log/logger.ts";
 import type { LotDetail } from "../../server/station/station-service.ts";
+import { requireTools } from "../support/tools.ts";
 import { gradingRules, imprintLot, imprintOf, lotOf, runOf, secondLifeGradeOf } from "./results-fixture.ts";
 
-const has = (tool: string) => spawnSync(tool, ["--version"]).error === undefined;
 
 let dataDir: string;
 let issuer: CertificateIssuer;
@@ -90,7 +90,8 @@ describe("certificate issuer", () => {
     expect(passport).toMatchObject({ serial: "CELL-0001", lot: lot.id, simulated: true, certificateId: entries[0].id, remainingCapacity: { value: 4.9873, unit: "Ah" } });
   });
 
-  it.skipIf(!has("qpdf") || !has("pdftotext"))("a mapped imprint certificate passes qpdf --check and prints the serial and figures as stored", async () => {
+  it("a mapped imprint certificate passes qpdf --check and prints the serial and figures as stored", async () => {
+    requireTools("qpdf", "pdftotext");
     const e = (await issuer.list(lot.id)).find((x) => x.serial === "CELL-0004")!;
     const file = path.join(dataDir, "certificates", e.paths.pdf);
     const check = spawnSync("qpdf", ["--check", file]);

@@ -10,11 +10,10 @@ import { extractEmbeddedCertificate, verifyCertificate } from "../../server/cert
 import { formatFigure, renderCertificatePdf } from "../../server/certificates/pdf-renderer.ts";
 import { loadOrCreateKeyPair, publicKeyFingerprint, sign } from "../../server/certificates/signing.ts";
 import type { StationKeyPair } from "../../server/certificates/signing.ts";
+import { requireTools } from "../support/tools.ts";
 import { sampleContent } from "./certificate-fixture.ts";
 
-const has = (tool: string) => spawnSync(tool, ["--version"]).error === undefined;
-const hasQpdf = has("qpdf");
-const hasPdftotext = has("pdftotext");
+beforeAll(() => requireTools("qpdf", "pdftotext"));
 
 let dir: string;
 let keys: StationKeyPair;
@@ -45,7 +44,7 @@ describe("certificate PDF", () => {
     expect(JSON.parse(extractEmbeddedCertificate(pdf))).toEqual(signed);
   });
 
-  it.skipIf(!hasQpdf)("passes qpdf --check", async () => {
+  it("passes qpdf --check", async () => {
     const file = path.join(dir, "check.pdf");
     await writeFile(file, pdf);
     const result = spawnSync("qpdf", ["--check", file]);
@@ -53,7 +52,7 @@ describe("certificate PDF", () => {
     expect(result.stdout.toString()).toContain("No syntax or stream encoding errors");
   });
 
-  it.skipIf(!hasPdftotext)("prints serial, every figure as stored, the decision and the simulated banner", async () => {
+  it("prints serial, every figure as stored, the decision and the simulated banner", async () => {
     const text = await pdfText(pdf);
     expect(text).toContain("LGM50-000123");
     for (const result of signed.content.results) {
@@ -66,7 +65,7 @@ describe("certificate PDF", () => {
     expect(text).toContain("page 2 of 2");
   });
 
-  it.skipIf(!hasPdftotext)("omits the simulated banner for measured data", async () => {
+  it("omits the simulated banner for measured data", async () => {
     const measured = sign(certificateContentSchema.parse({ ...sampleContent({ points: 50 }), simulated: false }), keys);
     const text = await pdfText(await renderCertificatePdf(measured));
     expect(text).not.toContain("SIMULATED");
@@ -118,7 +117,7 @@ describe("verifyCertificate", () => {
     expect(result.unmodified).toBe(false);
   });
 
-  it.skipIf(!hasQpdf)("flags a PDF rewritten by another tool but still reads its attachment", async () => {
+  it("flags a PDF rewritten by another tool but still reads its attachment", async () => {
     const input = path.join(dir, "orig.pdf");
     const output = path.join(dir, "qdf.pdf");
     await writeFile(input, pdf);

@@ -3,22 +3,14 @@
  * write. Requests over 125 registers cannot be sent with mbpoll (it refuses counts > 125 itself); that exception
  * is exercised with a raw modbus-serial client in modbus-cycler.test.ts.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadRegisterMap } from "../../server/equipment/modbus/register-map.ts";
 import { startModbusCyclerServer, type ModbusCyclerServer } from "../../simulators/modbus/cycler-server.ts";
 import { createFakeSimCycler, type FakeSimCycler } from "../equipment/fake-sim-cycler.ts";
+import { requireTools } from "../support/tools.ts";
 
-function mbpollPresent(): boolean {
-  try {
-    execFileSync("mbpoll", ["-V"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const HAVE_MBPOLL = mbpollPresent();
-if (!HAVE_MBPOLL) console.warn("modbus-interop: mbpoll is not installed (Debian package `mbpoll`); interop tests skipped");
+beforeAll(() => requireTools("mbpoll"));
 
 const map = await loadRegisterMap();
 const LIVE_BASE = 1000;
@@ -38,7 +30,7 @@ function values(stdout: string): Map<number, number> {
   return new Map([...stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => [Number(m[1]), Number(m[2])]));
 }
 
-describe.skipIf(!HAVE_MBPOLL)("mbpoll against the simulator's Modbus front-end", () => {
+describe("mbpoll against the simulator's Modbus front-end", () => {
   let fake: FakeSimCycler;
   let server: ModbusCyclerServer;
   let heartbeats = 0;
