@@ -164,6 +164,8 @@ export class LotRunner {
       if (Math.abs(reading.setpointC - plan.setpointC) > 1e-6) await chamber.setpoint(plan.setpointC, plan.rampKPerMin);
       if (plan.waitStable && !(reading.stable && Math.abs(reading.setpointC - plan.setpointC) < 1e-6)) return; // next tick
     }
+    // Decide on a channel only from a reading of it: right after a (re)start the monitor may not have one yet.
+    if (this.runs.some((r) => r.state === "execute" && !this.deps.cyclers.get(r.cyclerId)?.live()?.some((c) => c.channel === r.channel))) return;
     const starting = this.runs
       .filter((r) => r.state === "execute")
       .map((run) => {
@@ -172,28 +174,29 @@ export class LotRunner {
         const live = access.live()?.find((c) => c.channel === run.channel);
         // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
         if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
-        const started = live !== undefined && live.programId === compiled.program.id && run.programId === compiled.program.id && ["running", "paused", "finished"].includes(live.state);
-        return { run, access, compiled, live, started };
+        // run.programId is the persisted intent: the program this run downloaded for this phase (a channel showing the
+        // same program id from an earlier lot is not ours). After a restart it tells what is already done.
+        const ours = live !== undefined && live.programId === compiled.program.id && run.programId === compiled.program.id;
+        const started = ours && ["running", "paused", "finished"].includes(live.state);
+        const loadedOnly = ours && live.state === "loaded";
+        return { run, access, compiled, live, started, loadedOnly };
       });
-    const toStart = starting.filter((x) => !x.started);
+    const toLoad = starting.filter((x) => !x.started && !x.loadedOnly);
     // 1. Download every program first, all channels at once (each protocol's driver serialises what it must).
     //    A program the cycler rejects ends that run; a link problem is retried on the next tick.
     const loaded = await Promise.allSettled(
-      toStart.map(async ({ run, access, compiled, live }) => {
+      toLoad.map(async ({ run, access, compiled, live }) => {
         if (live && (live.state === "finished" || live.state === "loaded")) await access.driver.command(run.channel, "stop").catch(() => undefined);
         await access.driver.load(run.channel, compiled.program);
       }),
     );
     loaded.forEach((r, i) => {
-      if (r.status === "rejected" && r.reason instanceof EquipmentError && r.reason.kind === "rejected") this.abortRun(toStart[i].run, `program rejected by the cycler: ${r.reason.message}`, "program-rejected");
+      if (r.status === "rejected" && r.reason instanceof EquipmentError && r.reason.kind === "rejected") this.abortRun(toLoad[i].run, `program rejected by the cycler: ${r.reason.message}`, "program-rejected");
     });
     const failed = loaded.find((r): r is PromiseRejectedResult => r.status === "rejected" && !(r.reason instanceof EquipmentError && r.reason.kind === "rejected"));
     if (failed) throw failed.reason;
-    // 2. The chamber profile starts before the channels: its first hold absorbs the spread of the start commands,
-    //    which matters when a simulated clock runs thousands of times faster than the network.
-    if (plan?.kind === "profile") await this.requireChamber().profile(plan.profile);
-    // 3. Start every channel together.
-    await Promise.all(toStart.filter((x) => x.run.state === "execute").map(({ run, access }) => access.driver.command(run.channel, "start")));
+    // 2. Persist the intent before anything starts: a station killed during the start commands finds on restart
+    //    which channels run this phase's program (started) and which only hold it (loaded), and reloads none.
     for (const { run, access, compiled } of starting) {
       if (run.state !== "execute") continue;
       run.programId = compiled.program.id;
@@ -201,6 +204,12 @@ export class LotRunner {
       run.bootId = access.info()?.bootId;
       this.phaseDone.delete(run.id);
     }
+    await this.save();
+    // 3. The chamber profile starts before the channels: its first hold absorbs the spread of the start commands,
+    //    which matters when a simulated clock runs thousands of times faster than the network.
+    if (plan?.kind === "profile") await this.requireChamber().profile(plan.profile);
+    // 4. Start every channel together.
+    await Promise.all(starting.filter((x) => !x.started && x.run.state === "execute").map(({ run, access }) => access.driver.command(run.channel, "start")));
     this.lot.phaseState = "running";
     this.deps.log.info({ lot: this.lotId, phase: recipePhase.name, index: this.lot.phaseIndex }, "phase started");
     await this.save();
