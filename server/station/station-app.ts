@@ -114,18 +114,15 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     }, Math.min(...cfg.equipment.cyclers.map((c) => c.pollIntervalMs), 2000));
     stoppers.push(async () => clearInterval(chamberWatch));
 
-    /** the run on a channel: the active one, else the latest (so a faulted tile keeps its serial) */
+    /** the last finished run of each channel, so a faulted or finished tile keeps its serial */
+    const lastRun = new Map<string, { serial: string; runId: string }>();
+    /** the run on a channel: the active one (only live lots are kept in `runners`), else the channel's last run */
     const annotate = (cyclerId: string, channel: number) => {
-      let best: { run: Run; runner: LotRunner } | undefined;
       for (const runner of runners.values()) {
-        for (const run of runner.runs) {
-          if (run.cyclerId !== cyclerId || run.channel !== channel) continue;
-          const active = run.state === "execute" || run.state === "held";
-          if (active) return { serial: run.serial, runId: run.id, progress: runner.lot.phaseIndex / Math.max(1, runner.recipePhaseCount) };
-          if (!best || run.startedAt > best.run.startedAt) best = { run, runner };
-        }
+        const run = runner.runs.find((r) => r.cyclerId === cyclerId && r.channel === channel && (r.state === "execute" || r.state === "held"));
+        if (run) return { serial: run.serial, runId: run.id, progress: runner.lot.phaseIndex / Math.max(1, runner.recipePhaseCount) };
       }
-      return best ? { serial: best.run.serial, runId: best.run.id } : {};
+      return lastRun.get(`${cyclerId}/${channel}`) ?? {};
     };
     const monitors = new Map<string, CyclerMonitor>();
     for (const c of cfg.equipment.cyclers) {
@@ -169,7 +166,15 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
         alarms,
         analysis,
         log,
-        onChange: (lot, runs) => lotListeners.forEach((fn) => fn(lot, runs)),
+        onChange: (lot, runs) => {
+          // A finished lot leaves the set of live runners (nothing ticks or annotates it any more); its runs stay the
+          // channels' last runs. Its results and files are on disk.
+          if (lot.state === "complete" || lot.state === "aborted") {
+            for (const run of runs) lastRun.set(`${run.cyclerId}/${run.channel}`, { serial: run.serial, runId: run.id });
+            runners.delete(lot.id);
+          }
+          lotListeners.forEach((fn) => fn(lot, runs));
+        },
       });
       runners.set(file.lot.id, r);
       return r;

@@ -89,7 +89,7 @@ describe("cycler reboot", () => {
     sim.faults.reboot(30);
     const detail = await waitFor("runs interrupted", async () => {
       const d = await station.service.lot(lot.id);
-      return d.runs.every((r) => r.state === "aborted") ? d : undefined;
+      return d.lot.state !== "execute" && d.runs.every((r) => r.state === "aborted") ? d : undefined;
     }, 60_000, 200);
     for (const run of detail.runs) expect(run.reason).toMatch(/rebooted|lost its record buffer/);
     expect(detail.lot.state).toBe("aborted");
