@@ -28,6 +28,8 @@ export interface CyclerMonitor {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** consecutive failed bulk reads after which the link counts as lost */
+const LOST_AFTER_FAILED_POLLS = 3;
 
 export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
   let info: CyclerInfo | undefined;
@@ -65,6 +67,7 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
   };
 
   let polling = false;
+  let failures = 0;
   const poll = async () => {
     if (!info || polling || stopped) return;
     polling = true;
@@ -90,8 +93,14 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
         });
       }
       liveListeners.forEach((fn) => fn(readings));
+      failures = 0;
+      if (link.status !== "connected") setLink({ status: "connected", reason: "live values answered again" });
     } catch (e) {
-      log.debug({ err: (e as Error).message }, "live poll failed");
+      // The supervisor judges the link by what it gets, not only by what the protocol stack reports: an instrument
+      // that keeps the session open but answers nothing is as lost as one that closed it.
+      failures += 1;
+      log.debug({ err: (e as Error).message, failures }, "live poll failed");
+      if (failures >= LOST_AFTER_FAILED_POLLS && link.status !== "lost") setLink({ status: "lost", reason: (e as Error).message });
     } finally {
       polling = false;
     }

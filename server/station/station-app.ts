@@ -78,6 +78,17 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     const hub = createLiveHub();
     const store = createStationStore(dataDir);
     const alarms = createAlarmManager(await openJsonFile<AlarmFile>(path.join(dataDir, "alarms.json"), { alarms: [] }));
+    // A link that was up and is lost is an alarm (records wait in the instrument's buffer and are backfilled on
+    // reconnect); it returns to normal when the link is back. The first connect at start-up is not an alarm.
+    const everConnected = new Set<string>();
+    hub.onLink((l) => {
+      if (l.status === "connected") {
+        everConnected.add(l.equipmentId);
+        alarms.clear(l.equipmentId, "link-lost");
+      } else if (l.status === "lost" && everConnected.has(l.equipmentId)) {
+        alarms.raise({ source: l.equipmentId, condition: "link-lost", severity: "high", message: `${l.kind} ${l.equipmentId}: connection lost${l.reason ? ` (${l.reason})` : ""}; its records are backfilled on reconnect` });
+      }
+    });
     const runners = new Map<string, LotRunner>();
     const lotListeners: ((lot: Lot, runs: Run[]) => void)[] = [];
     const latestLive = new Map<string, ChannelLive[]>();
