@@ -3,26 +3,14 @@
  * OCV = 3.5 V + 0.1 V/Ah · q, R0 = 50 mΩ unless a test says otherwise.
  */
 import { describe, expect, it } from "vitest";
-import { ALARM_CODES, RECORD_FLAGS } from "../../../server/domain/equipment/channel.ts";
+import { ALARM_CODES, RECORD_FLAGS, type ChannelRecord } from "../../../server/domain/equipment/channel.ts";
 import type { Limits, Program, Step } from "../../../server/domain/equipment/program.ts";
 import { ChannelExecutor, type RecordSink } from "../../../simulators/cycler/channel-executor.ts";
 import { SimRequestError } from "../../../simulators/cycler/sim-cycler-api.ts";
 import { linearCell, type LinearCell, type LinearCellParams } from "./linear-cell.ts";
 
-interface Rec {
-  flags: number;
-  testTimeS: number;
-  stepTimeS: number;
-  stepIndex: number;
-  cycle: number;
-  voltageV: number;
-  currentA: number;
-  temperatureC: number;
-  chargeAh: number;
-  dischargeAh: number;
-  chargeWh: number;
-  dischargeWh: number;
-}
+/** what the executor hands its record sink: a record without the ring's seq and clock, plus the step time */
+type Rec = Omit<ChannelRecord, "seq" | "unixTimeS"> & { stepTimeS: number };
 
 const SAFE: Limits = { maxVoltageV: 5, minVoltageV: 0, maxCurrentA: 20, maxTemperatureC: 80 };
 const CELL: LinearCellParams = { ocv0V: 3.5, slopeVPerAh: 0.1, r0Ohm: 0.05 };
