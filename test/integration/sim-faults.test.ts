@@ -191,13 +191,19 @@ describe.each(["ua", "mb"] as const)("faults seen by the %s driver", (id) => {
     expect(await driver().readRecords(6, 0n, 100)).toEqual([]);
     advance(21);
     expect((await driver().readLive()).every((c) => c.state === "idle" && c.alarmCode === ALARM_CODES.reboot)).toBe(true);
-    // same client PKI folder: no new certificate to generate (seconds of CPU on a loaded machine)
-    const fresh = newDriver(id, "client", map);
-    try {
-      expect((await fresh.connect()).bootId).toBe(bootBefore + 1);
-    } finally {
-      await fresh.close();
-    }
+    // same client PKI folder: no new certificate to generate (seconds of CPU on a loaded machine).
+    // The OPC UA front-end publishes identification from its push loop (≤ 10 Hz, capped under load), so a client that
+    // connects right after the reboot may still read the old BootId for a moment: poll, as a client would.
+    const seen = await waitFor("a new connection to read the new bootId", async () => {
+      const fresh = newDriver(id, "client", map);
+      try {
+        const boot = (await fresh.connect()).bootId;
+        return boot === bootBefore + 1 ? boot : undefined;
+      } finally {
+        await fresh.close();
+      }
+    }, 20_000);
+    expect(seen).toBe(bootBefore + 1);
   }, 30_000);
   it("delay beyond the request timeout → EquipmentError timeout; link drop → requests fail, then the driver reconnects", async () => {
     await api("PUT", `/front-ends/${id}/link`, { delayMs: REQUEST_TIMEOUT_MS + 800 });
