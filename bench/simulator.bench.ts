@@ -13,7 +13,6 @@
  * constant-current update of the cell model.
  * Target (DESIGN §5 / the simulator brief): 4096 channels at ≥ 250× real time, i.e. ≥ 1e6 channel·s/s.
  */
-import type { Program } from "../server/domain/equipment/program.ts";
 import { loadRegisterMap } from "../server/equipment/modbus/register-map.ts";
 import { newLot } from "../simulators/cell/population.ts";
 import { createSimClock } from "../simulators/clock.ts";
@@ -21,24 +20,11 @@ import { createSimCycler, type SimCycler } from "../simulators/cycler/sim-cycler
 import { startModbusCyclerServer } from "../simulators/modbus/cycler-server.ts";
 import { startOpcuaCyclerServer } from "../simulators/opcua/cycler-server.ts";
 import { emit, isQuick, type Figure } from "./support/report.ts";
+import { c3CyclingProgram } from "./support/workload.ts";
 
 const CHANNELS_PER_CYCLER = 512;
 const TARGET = { op: ">=", value: 1e6 } as const;
 const quick = isQuick();
-
-function c3Cycling(capacityAh: number): Program {
-  const log = { everyS: 30, deltaV: 0.005 };
-  return {
-    id: "bench-c3",
-    safety: { maxVoltageV: 4.25, minVoltageV: 2.45, maxCurrentA: 10, maxTemperatureC: 60 },
-    steps: [
-      { mode: "cccv", currentA: capacityAh / 3, voltageV: 4.2, ends: [{ on: "current", op: "<=", value: capacityAh / 20, then: "next" }], log },
-      { mode: "rest", ends: [{ on: "time", op: ">=", value: 1800, then: "next" }], log },
-      { mode: "cc", currentA: -capacityAh / 3, ends: [{ on: "voltage", op: "<=", value: 2.5, then: "next" }], log },
-      { mode: "rest", ends: [{ on: "time", op: ">=", value: 1800, then: { goto: 0, repeat: 100 } }], log },
-    ],
-  };
-}
 
 function build(channels: number): SimCycler[] {
   const cyclers: SimCycler[] = [];
@@ -46,7 +32,7 @@ function build(channels: number): SimCycler[] {
     const cells = newLot({ seed: c + 1, count: Math.min(CHANNELS_PER_CYCLER, channels - c * CHANNELS_PER_CYCLER), chemistry: "nmc811-graphite", serialPrefix: `B${c}-` });
     const sim = createSimCycler({ id: `bench-${c}`, cells, recordBufferSize: 2048 });
     cells.forEach((spec, i) => {
-      sim.load(i + 1, c3Cycling(spec.freshCapacityAh));
+      sim.load(i + 1, c3CyclingProgram(spec.freshCapacityAh, { everyS: 30, deltaV: 0.005 }, "bench-c3"));
       sim.command(i + 1, "start");
     });
     cyclers.push(sim);

@@ -5,13 +5,13 @@
  * IPC: argv[2] is a JSON SimServerSpec; the child answers {kind:"ready", endpoints}; on {kind:"freeze"} it stops
  * the clock and answers {kind:"frozen", lastSeqs} (per cycler, per channel); on {kind:"stop"} it closes and exits.
  */
-import type { Program } from "../../server/domain/equipment/program.ts";
 import { loadRegisterMap } from "../../server/equipment/modbus/register-map.ts";
 import { newLot } from "../../simulators/cell/population.ts";
 import { createSimClock } from "../../simulators/clock.ts";
 import { createSimCycler, type SimCycler } from "../../simulators/cycler/sim-cycler.ts";
 import { startModbusCyclerServer } from "../../simulators/modbus/cycler-server.ts";
 import { startOpcuaCyclerServer } from "../../simulators/opcua/cycler-server.ts";
+import { c3CyclingProgram } from "./workload.ts";
 
 export interface SimServerSpec {
   protocol: "opcua" | "modbus";
@@ -31,20 +31,6 @@ export type SimServerMessage =
 
 export const MAX_CHANNELS_PER_CYCLER = 512;
 
-function cycling(capacityAh: number, logEveryS: number): Program {
-  const log = { everyS: logEveryS };
-  return {
-    id: "bench-cycling",
-    safety: { maxVoltageV: 4.25, minVoltageV: 2.45, maxCurrentA: 10, maxTemperatureC: 60 },
-    steps: [
-      { mode: "cccv", currentA: capacityAh / 3, voltageV: 4.2, ends: [{ on: "current", op: "<=", value: capacityAh / 20, then: "next" }], log },
-      { mode: "rest", ends: [{ on: "time", op: ">=", value: 1800, then: "next" }], log },
-      { mode: "cc", currentA: -capacityAh / 3, ends: [{ on: "voltage", op: "<=", value: 2.5, then: "next" }], log },
-      { mode: "rest", ends: [{ on: "time", op: ">=", value: 1800, then: { goto: 0, repeat: 100 } }], log },
-    ],
-  };
-}
-
 async function main(spec: SimServerSpec): Promise<void> {
   const startUnixS = Math.floor(Date.now() / 1000);
   const cyclers: SimCycler[] = [];
@@ -54,7 +40,7 @@ async function main(spec: SimServerSpec): Promise<void> {
     // watchdog off: the benchmark measures polling, not the safe-rest reaction
     const sim = createSimCycler({ id: `bench-${c}`, cells, recordBufferSize: 4096, watchdogMs: 0, seed: 100 + c, startUnixS });
     cells.forEach((cell, i) => {
-      sim.load(i + 1, cycling(cell.freshCapacityAh, spec.logEveryS));
+      sim.load(i + 1, c3CyclingProgram(cell.freshCapacityAh, { everyS: spec.logEveryS }));
       sim.command(i + 1, "start");
     });
     cyclers.push(sim);
