@@ -2,7 +2,11 @@
  * Empirical calendar + cycle ageing model of a Kokam 75 Ah NMC111/graphite pouch cell, as published in
  * NREL BLAST-Lite: blast/models/nmc111_gr_Kokam75Ah_2017.py (class Nmc111_Gr_Kokam75Ah_Battery, P. Gasper,
  * github.com/NREL/BLAST-Lite, file version 039b74dc), with stressor extraction from
- * blast/models/degradation_model.py. Underlying paper: K. Smith et al., "Life prediction model for
+ * blast/models/degradation_model.py as of BLAST-Lite 1.1.0 (github.com/NatLabRockies/BLAST-Lite, file version
+ * 3185c25b): the day's throughput counts in nominal equivalent full cycles, i.e. Σ|ΔSOC|/2 × the current
+ * relative capacity ("EFC is in units of amp*hours per amp*hours nominal ... so rescale by current health").
+ * Checked against outputs of the unmodified BLAST-Lite 1.1.0 in test/domain/ageing/kokam-blast-parity.test.ts.
+ * Underlying paper: K. Smith et al., "Life prediction model for
  * grid-connected Li-ion battery energy storage system", ACC 2017, https://ieeexplore.ieee.org/document/7963578.
  *
  * Capacity: q = min(1 − qLLI,t − qLLI,EFC, 1.01 − qLAM) with
@@ -37,7 +41,7 @@ export interface UsageProfile {
 
 export interface KokamStressors {
   deltaTDays: number;
-  /** Σ|ΔSOC| / 2 */
+  /** Σ|ΔSOC| / 2 of the profile (SOC-based; stepKokam converts it to nominal EFC with the current capacity) */
   deltaEfc: number;
   /** max SOC − min SOC */
   dod: number;
@@ -113,10 +117,16 @@ export function kokamRates(profile: UsageProfile, stressors: KokamStressors = ko
   };
 }
 
+/** Nominal equivalent full cycles of one repetition of the profile at the state's capacity (BLAST-Lite 1.1.0 _extract_stressors). */
+export function nominalEfc(state: KokamState, stressors: KokamStressors): number {
+  return stressors.deltaEfc * kokamOutputs(state).q;
+}
+
 /** Advance the state by one repetition of the profile (update_states); degradationScalar as in BLAST-Lite. */
 export function stepKokam(state: KokamState, rates: KokamRates, stressors: KokamStressors, degradationScalar = 1): KokamState {
   const p = KOKAM_NMC111_MODEL.params;
-  const { deltaTDays: dt, deltaEfc: dEfc } = stressors;
+  const dt = stressors.deltaTDays;
+  const dEfc = nominalEfc(state, stressors);
   return {
     qLossLliT: state.qLossLliT + degradationScalar * updatePowerState(state.qLossLliT, dt, rates.q1, p.q2),
     qLossLliEfc: state.qLossLliEfc + degradationScalar * updatePowerState(state.qLossLliEfc, dEfc, rates.q3, p.q4),

@@ -13,7 +13,7 @@
  * measured SOH, so the projection continues from the measured state rather than from a fresh cell.
  */
 import {
-  KOKAM_FRESH_STATE, KOKAM_NMC111_MODEL, kokamOutputs, kokamRates, kokamStressors, stepKokam,
+  KOKAM_FRESH_STATE, KOKAM_NMC111_MODEL, kokamOutputs, kokamRates, kokamStressors, nominalEfc, stepKokam,
   type KokamState, type UsageProfile,
 } from "./nmc111-gr-kokam75ah.ts";
 
@@ -125,12 +125,14 @@ export function project(use: DailyUse, days: number, start: { state: KokamState;
   const stressors = kokamStressors(profile);
   const rates = kokamRates(profile, stressors);
   let state = start.state;
+  let efc = start.efc;
   const point = (d: number): ProjectionPoint => {
     const o = kokamOutputs(state);
-    return { day: start.day + d, efc: start.efc + d * stressors.deltaEfc, relativeCapacity: o.q, relativeResistance: o.r };
+    return { day: start.day + d, efc, relativeCapacity: o.q, relativeResistance: o.r };
   };
   const points = [point(0)];
   for (let d = 1; d <= days; d++) {
+    efc += nominalEfc(state, stressors);
     state = stepKokam(state, rates, stressors);
     if (d % everyDays === 0 || d === days) points.push(point(d));
   }
