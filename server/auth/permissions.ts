@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   /** render a certificate again and export a lot's certificates (reading one needs only station.read) */
   "certificate.manage": ["qa", "admin"],
   "user.manage": ["admin"],
+  /** the plant scope: every station's status, yield and throughput, cells plant-wide (forwarded to the plant service) */
+  "plant.read": ["supervisor", "qa", "admin"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

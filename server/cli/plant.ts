@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, parseConfig } from "../config/load-config.ts";
 import { createLogger } from "../log/logger.ts";
 import { plantServiceConfigSchema, type PlantServiceConfig } from "../plant/plant-config.schema.ts";
+import { PlantSecretError } from "../plant/plant-secrets.ts";
 import { startPlantService } from "../plant/plant-service.ts";
 
 const { values } = parseArgs({
@@ -38,7 +39,11 @@ try {
 if (values.port !== undefined) cfg = { ...cfg, http: { ...cfg.http, port: Number(values.port) } };
 
 const log = createLogger(cfg.logging.level, "axviam-plant");
-const plant = await startPlantService(cfg, log).catch((e: Error) => {
+const plant = await startPlantService(cfg, log, { configDir: path.dirname(file) }).catch((e: Error) => {
+  if (e instanceof PlantSecretError) {
+    process.stderr.write(`${file}: ${e.message}\n`);
+    process.exit(2);
+  }
   log.fatal({ err: e.message }, "plant service failed to start");
   process.exit(1);
 });

@@ -3,6 +3,7 @@
  * Every default is stated here; the rest of the code trusts the typed, frozen result.
  */
 import { z } from "zod";
+import { envVarName, secretFilePath, secretSourceIssues } from "../plant/plant-secrets.ts";
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "an id of letters, digits, '_', '.', '-' (max 64)");
 const port = z.number().int().min(0).max(65535); // 0 = ephemeral (tests)
@@ -159,15 +160,41 @@ export const plantSchema = z
         /** default: axviam-<station.id> (stable, so the broker recognises the station after a restart) */
         clientId: z.string().min(1).max(128).optional(),
         username: z.string().optional(),
+        /** inline works but is logged as a warning: prefer passwordFile or passwordEnv (server/plant/plant-secrets.ts) */
         password: z.string().optional(),
+        /** a file holding only the password (e.g. /run/secrets/mqtt); relative to this config file's folder */
+        passwordFile: secretFilePath.optional(),
+        /** name of an environment variable holding the password */
+        passwordEnv: envVarName.optional(),
         topicPrefix: id.default("axviam"),
         /** reconnect period after a lost connection [ms] */
         reconnectMs: z.number().int().min(100).default(2000),
       })
       .strict()
+      .superRefine((m, ctx) => secretSourceIssues(m, "password", ctx))
       .optional(),
     /** period of the live channel summary and status messages [ms] */
     publishLiveEveryMs: z.number().int().min(100).default(5000),
+    /**
+     * The plant service's REST API (`npm run plant`), for the HMI's plant scope. The station forwards the plant
+     * queries of signed-in supervisors and QA to it (permission plant.read), so the browser talks to one origin and
+     * the plant API need not be reachable from every desk. Independent of `enabled`: a station can show the plant
+     * without publishing to it.
+     */
+    service: z
+      .object({
+        /** http://plant-host:8090 */
+        url: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "an http:// or https:// URL"),
+        /** bearer token the plant service requires (its http.token); prefer tokenFile or tokenEnv */
+        token: z.string().optional(),
+        tokenFile: secretFilePath.optional(),
+        tokenEnv: envVarName.optional(),
+        /** a plant query slower than this answers 504 [ms] */
+        timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      })
+      .strict()
+      .superRefine((s, ctx) => secretSourceIssues(s, "token", ctx))
+      .optional(),
   })
   .strict()
   .refine((p) => !p.enabled || p.mqtt !== undefined, { message: "an enabled plant needs mqtt.url", path: ["mqtt"] });

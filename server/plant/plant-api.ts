@@ -1,11 +1,15 @@
 /**
  * Read-only plant REST API for the plant scope of the HMI and for line supervisors' tools:
- *   GET /api/plant/health                     broker and database link of the plant service
+ *   GET /api/plant/health                     broker and database link of the plant service (no token needed)
  *   GET /api/plant/stations                   every station's latest status, grades in the last 24 h
  *   GET /api/plant/yield?line=&since=         graded / passed / yield and bin or route counts per line and kind
  *   GET /api/plant/throughput?line=&hours=&until=   cells graded per station (and per hour) in the window
  *   GET /api/plant/cells/:serial              one cell's grades across every station, oldest first
+ * With http.token set, every query but /health needs that bearer token: the plant API is then open only to the
+ * stations, which forward their signed-in users' plant queries (server/plant/plant-proxy.routes.ts) and enforce
+ * the roles; a browser never calls it directly.
  */
+import { timingSafeEqual } from "node:crypto";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { TopicKind } from "./plant-messages.ts";
 import type { PlantStore } from "./plant-store.ts";
@@ -32,16 +36,41 @@ function optionalLine(v: unknown): string | undefined {
   return v;
 }
 
-export function mountPlantApi(app: Express, store: PlantStore, health: () => PlantHealth, corsOrigin: string): void {
-  app.use("/api/plant", (_req, res, next) => {
-    res.setHeader("Access-Control-Allow-Origin", corsOrigin);
-    res.setHeader("Vary", "Origin");
-    next();
-  });
+export interface PlantApiOptions {
+  /** origin a browser may call the API from; none by default (station HMIs reach it through their station) */
+  corsOrigin?: string;
+  /** when set, every endpoint but /health needs `Authorization: Bearer <token>` */
+  token?: string;
+}
+
+/** Constant-time comparison, so response timing does not reveal how much of a guessed token was right. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? "")?.[1] ?? "");
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function mountPlantApi(app: Express, store: PlantStore, health: () => PlantHealth, o: PlantApiOptions = {}): void {
+  if (o.corsOrigin !== undefined) {
+    const origin = o.corsOrigin;
+    app.use("/api/plant", (_req, res, next) => {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+      next();
+    });
+  }
   app.get("/api/plant/health", (_req, res) => {
     const h = health();
     res.status(h.database.ok ? 200 : 503).json(h);
   });
+  if (o.token !== undefined) {
+    const token = o.token;
+    app.use("/api/plant", (req, res, next) => {
+      if (bearerMatches(req.headers.authorization, token)) return next();
+      res.setHeader("WWW-Authenticate", 'Bearer realm="axviam-plant"');
+      res.status(401).json({ error: "plant API token missing or wrong (Authorization: Bearer <plant http.token>)" });
+    });
+  }
   app.get("/api/plant/stations", async (_req, res) => {
     res.json(await store.stations());
   });

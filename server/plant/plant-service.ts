@@ -15,6 +15,7 @@ import { migrate } from "./migrate.ts";
 import { mountPlantApi, type PlantHealth } from "./plant-api.ts";
 import type { PlantServiceConfig } from "./plant-config.schema.ts";
 import { parsePlantMessage, PlantMessageError } from "./plant-messages.ts";
+import { readSecret } from "./plant-secrets.ts";
 import { createPlantStore, type PlantStore } from "./plant-store.ts";
 
 export interface PlantServiceHandle {
@@ -39,9 +40,37 @@ function redact(url: string): string {
 
 const MAX_RETRY_MS = 30_000;
 
-export async function startPlantService(cfg: PlantServiceConfig, log: Logger): Promise<PlantServiceHandle> {
+export interface PlantServiceOptions {
+  /** folder relative secret files resolve against (the config file's); default: the working directory */
+  configDir?: string;
+  /** where passwordEnv/tokenEnv are looked up; default: process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The config's secrets, read once (files, environment); throws PlantSecretError naming the field. */
+function resolveSecrets(cfg: PlantServiceConfig, plog: Logger, o: PlantServiceOptions) {
+  const so = { baseDir: o.configDir, env: o.env, warn: (m: string) => plog.warn(m) };
+  const dbPassword = readSecret("postgres.password", { file: cfg.postgres.passwordFile, env: cfg.postgres.passwordEnv }, so);
+  let databaseUrl = cfg.postgres.url;
+  if (dbPassword !== undefined) {
+    // pg lets the connection string win over a separate password option, so the password goes into the URL
+    const u = new URL(databaseUrl);
+    u.password = encodeURIComponent(dbPassword);
+    databaseUrl = u.toString();
+  } else if (redact(databaseUrl) !== databaseUrl) {
+    so.warn("postgres.url carries the password inline; prefer postgres.passwordFile or postgres.passwordEnv");
+  }
+  return {
+    databaseUrl,
+    mqttPassword: readSecret("mqtt.password", { inline: cfg.mqtt.password, file: cfg.mqtt.passwordFile, env: cfg.mqtt.passwordEnv }, so),
+    apiToken: readSecret("http.token", { inline: cfg.http.token, file: cfg.http.tokenFile, env: cfg.http.tokenEnv }, so),
+  };
+}
+
+export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o: PlantServiceOptions = {}): Promise<PlantServiceHandle> {
   const plog = log.child({ part: "plant-service" });
-  const pool = new pg.Pool({ connectionString: cfg.postgres.url, max: cfg.postgres.poolSize, connectionTimeoutMillis: 5000 });
+  const secrets = resolveSecrets(cfg, plog, o);
+  const pool = new pg.Pool({ connectionString: secrets.databaseUrl, max: cfg.postgres.poolSize, connectionTimeoutMillis: 5000 });
   // an idle client losing its server (database restart) must not crash the process
   pool.on("error", (e) => plog.warn({ err: e.message }, "idle database connection lost"));
   try {
@@ -86,7 +115,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
     reconnectPeriod: cfg.mqtt.reconnectMs,
     connectTimeout: 10_000,
     ...(cfg.mqtt.username !== undefined ? { username: cfg.mqtt.username } : {}),
-    ...(cfg.mqtt.password !== undefined ? { password: cfg.mqtt.password } : {}),
+    ...(secrets.mqttPassword !== undefined ? { password: secrets.mqttPassword } : {}),
   });
   // mqtt.js sends PUBACK when this callback is called: only after the row is committed
   client.handleMessage = (packet, done) => {
@@ -127,7 +156,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger): P
 
   const app = express();
   app.disable("x-powered-by");
-  mountPlantApi(app, store, () => ({ ...health, written: { ...health.written } }), cfg.http.corsOrigin);
+  mountPlantApi(app, store, () => ({ ...health, written: { ...health.written } }), { corsOrigin: cfg.http.corsOrigin, token: secrets.apiToken });
   const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e) => reject(new Error(`plant API cannot listen on ${cfg.http.host}:${cfg.http.port}: ${e.message}`)));

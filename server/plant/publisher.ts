@@ -20,6 +20,7 @@ import type { Lot } from "../station/run.types.ts";
 import type { StationService } from "../station/station-service.ts";
 import { openOutbox, type Outbox, type OutboxMessage } from "./outbox.ts";
 import { plantTopic, type TopicKind } from "./plant-messages.ts";
+import { readSecret } from "./plant-secrets.ts";
 import { alarmMessage, channelsMessage, gradeMessages, runsMessage, statusMessage, type CertificateLookup, type Origin } from "./station-messages.ts";
 
 export interface PlantPublisherDeps {
@@ -33,6 +34,10 @@ export interface PlantPublisherDeps {
   /** the station runs simulated equipment (stated in every status message) */
   simulated?: boolean;
   dataDir: string;
+  /** folder a relative plant.mqtt.passwordFile resolves against (the station config's) */
+  configDir?: string;
+  /** where plant.mqtt.passwordEnv is looked up; default: process.env */
+  env?: NodeJS.ProcessEnv;
   log: Logger;
   /** wall clock; tests may pass their own */
   now?: () => Date;
@@ -67,6 +72,7 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
   const origin: Origin = { plantId: config.plantId, lineId: config.lineId, stationId };
   const topic = (kind: TopicKind) => plantTopic({ prefix: mq.topicPrefix, ...origin, kind });
   const plog = log.child({ part: "plant-publisher", broker: mq.url });
+  const password = readSecret("plant.mqtt.password", { inline: mq.password, file: mq.passwordFile, env: mq.passwordEnv }, { baseDir: deps.configDir, env: deps.env, warn: (m) => plog.warn(m) });
   const outbox: Outbox = await openOutbox(path.join(dataDir, "plant-outbox"));
   const stationName = deps.stationName ?? stationId;
   const simulated = deps.simulated ?? false;
@@ -77,7 +83,7 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
   const client: MqttClient = mqtt.connect(mq.url, {
     clientId: mq.clientId ?? `axviam-${stationId}`,
     ...(mq.username !== undefined ? { username: mq.username } : {}),
-    ...(mq.password !== undefined ? { password: mq.password } : {}),
+    ...(password !== undefined ? { password } : {}),
     clean: true,
     reconnectPeriod: mq.reconnectMs,
     connectTimeout: 10_000,

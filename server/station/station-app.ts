@@ -28,6 +28,7 @@ import type { ClockSpeed } from "../../simulators/clock.ts";
 import { createApiRouter } from "../api/api-router.ts";
 import { createAuthService, type AuthOptions } from "../auth/auth.service.ts";
 import { auditFile, openAuditLog } from "../store/audit-log.ts";
+import { plantProxyRoutes } from "../plant/plant-proxy.routes.ts";
 import { attachPlantPublisher } from "../plant/publisher.ts";
 
 export interface StationOverrides {
@@ -319,7 +320,7 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     };
 
     if (cfg.plant.enabled) {
-      const plant = await attachPlantPublisher({ service, hub, config: cfg.plant, stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled, dataDir, log });
+      const plant = await attachPlantPublisher({ service, hub, config: cfg.plant, stationId: cfg.station.id, stationName: cfg.station.name, simulated: cfg.simulators.enabled, dataDir, configDir: loaded.dir, log });
       stoppers.push(() => plant.stop());
     }
 
@@ -340,6 +341,7 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     }
     const audit = openAuditLog(auditFile(dataDir));
     const api = createApiRouter({ station: service, auth, audit, recipesDir, gradingRulesDir: path.join(loaded.dir, "grading"), log });
+    const plantRoutes = plantProxyRoutes({ config: cfg.plant.service, requireRole: sessionRoles(auth), configDir: loaded.dir, log });
 
     const http: HttpServerHandle = await startHttpServer({
       host: o.httpHost ?? cfg.http.host,
@@ -351,6 +353,7 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       // certificate routes first: verify and public-key are public, the API router authenticates everything after it
       routes: (app) => {
         app.use(certificateRoutes({ issuer: certificates, requireRole: sessionRoles(auth) }));
+        app.use(plantRoutes);
         api.mount(app);
       },
       socket: api.attachSocket,
