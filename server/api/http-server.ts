@@ -9,6 +9,9 @@ import type { Logger } from "../log/logger.ts";
 import type { LiveHub } from "../station/live-hub.ts";
 import { LIVE_COALESCE_MS, type ClientToServerEvents, type ServerToClientEvents, type StationSnapshot } from "./events.ts";
 
+/** shortest gap between two live flushes [ms]: bounds the message rate, adds at most this to a change's delay */
+const MIN_FLUSH_GAP_MS = 50;
+
 export interface HttpServerOptions {
   host: string;
   port: number;
@@ -69,16 +72,33 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     });
   });
 
-  // Coalescing: one flush per period; every room gets only the channels it covers.
-  const flush = setInterval(() => {
-    const changed = o.hub.takeChanged();
-    if (changed.length === 0) return;
-    io.to("station").emit("channels.updated", changed);
-    const byCycler = new Map<string, typeof changed>();
-    for (const v of changed) byCycler.set(v.cyclerId, [...(byCycler.get(v.cyclerId) ?? []), v]);
+  // Coalescing (live-hub): a change goes out on the next flush; flushes are at least MIN_FLUSH_GAP_MS apart so a
+  // burst of changes (one bulk read of every channel) travels as one message; every room gets only its channels.
+  let closed = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushAtMs = Infinity;
+  let lastFlushMs = 0;
+  const scheduleFlush = (atMs: number) => {
+    if (closed || (flushTimer !== undefined && flushAtMs <= atMs)) return;
+    clearTimeout(flushTimer);
+    flushAtMs = atMs;
+    flushTimer = setTimeout(flush, Math.max(0, atMs - Date.now()));
+  };
+  const flush = () => {
+    flushTimer = undefined;
+    flushAtMs = Infinity;
+    const now = Date.now();
+    lastFlushMs = now;
+    const { due, nextDueMs } = o.hub.takeDue(now, LIVE_COALESCE_MS);
+    if (nextDueMs !== undefined) scheduleFlush(Math.max(nextDueMs, now + MIN_FLUSH_GAP_MS));
+    if (due.length === 0) return;
+    io.to("station").emit("channels.updated", due);
+    const byCycler = new Map<string, typeof due>();
+    for (const v of due) byCycler.set(v.cyclerId, [...(byCycler.get(v.cyclerId) ?? []), v]);
     for (const [cyclerId, views] of byCycler) io.to(`cycler:${cyclerId}`).emit("channels.updated", views);
-    for (const v of changed) io.to(`channel:${v.key}`).emit("channels.updated", [v]);
-  }, LIVE_COALESCE_MS);
+    for (const v of due) io.to(`channel:${v.key}`).emit("channels.updated", [v]);
+  };
+  o.hub.onChange(() => scheduleFlush(Math.max(Date.now(), lastFlushMs + MIN_FLUSH_GAP_MS)));
   o.hub.onLink((l) => io.to("station").emit("equipment.link", l));
 
   await new Promise<void>((resolve, reject) => {
@@ -92,7 +112,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     url: `http://127.0.0.1:${port}`,
     io,
     async close() {
-      clearInterval(flush);
+      closed = true;
+      clearTimeout(flushTimer);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       server.closeAllConnections();
     },

@@ -2,7 +2,7 @@
  * One interface per kind of equipment (DESIGN §4a). One implementation per protocol lives in its own folder
  * (equipment/opcua, equipment/modbus); drivers are picked from equipment/registry.ts by the validated config.
  */
-import type { ChannelCommand, ChannelLive, ChannelRecord } from "../domain/equipment/channel.ts";
+import type { ChannelCommand, ChannelLive, ChannelRecord, ChannelState } from "../domain/equipment/channel.ts";
 import type { Limits, Program } from "../domain/equipment/program.ts";
 
 export interface CyclerInfo {
@@ -26,10 +26,24 @@ export interface LinkState {
   reason?: string;
 }
 
+/** What a change subscription reports between bulk reads: the fields that changed on one channel. */
+export interface ChannelChange {
+  channel: number;
+  state?: ChannelState;
+  alarmCode?: number;
+  stepIndex?: number;
+}
+
 export interface CyclerDriver {
   connect(signal?: AbortSignal): Promise<CyclerInfo>;
   /** all channels in bulk, in one round of requests */
   readLive(): Promise<ChannelLive[]>;
+  /**
+   * Where the protocol can push (OPC UA subscriptions): report state, alarm and step changes as they happen, so
+   * the HMI need not wait for the next bulk read. Call after connect(); kept across reconnects. Optional: drivers
+   * without it (Modbus) are only read.
+   */
+  watchChanges?(fn: (changes: ChannelChange[]) => void): void;
   /** records with seq > afterSeq, oldest first, at most max */
   readRecords(channel: number, afterSeq: bigint, max: number): Promise<ChannelRecord[]>;
   /** validated against CyclerInfo limits first */

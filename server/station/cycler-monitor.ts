@@ -3,7 +3,8 @@
  * publishes them to the live hub. The run engine listens to the same readings; this module owns no runs.
  */
 import type { ChannelLive } from "../domain/equipment/channel.ts";
-import type { CyclerDriver, CyclerInfo, LinkState } from "../equipment/cycler-driver.ts";
+import type { ChannelView } from "../api/events.ts";
+import type { ChannelChange, CyclerDriver, CyclerInfo, LinkState } from "../equipment/cycler-driver.ts";
 import type { Logger } from "../log/logger.ts";
 import type { LiveHub } from "./live-hub.ts";
 
@@ -66,17 +67,36 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
     }
   };
 
+  /**
+   * Changes a subscription reported after the running bulk read was sent: that read may have been answered before
+   * them, so they win over it until a read sent after them confirms or supersedes them.
+   */
+  const fresher = new Map<number, { receivedAtMs: number; change: ChannelChange }>();
+  const keyOf = (channel: number) => `${o.cyclerId}/${channel}`;
+  const onChanges = (changes: ChannelChange[]) => {
+    const now = Date.now();
+    for (const change of changes) {
+      const merged = { ...fresher.get(change.channel)?.change, ...change };
+      fresher.set(change.channel, { receivedAtMs: now, change: merged });
+      const view = o.hub.get(keyOf(change.channel));
+      if (view) o.hub.upsert({ ...view, ...merged, key: view.key, updatedAtMs: now, ...o.annotate?.(o.cyclerId, change.channel) });
+    }
+  };
+
   let polling = false;
   let failures = 0;
   const poll = async () => {
     if (!info || polling || stopped) return;
     polling = true;
     try {
+      const sentAtMs = Date.now();
       const readings = await o.driver.readLive();
       const now = Date.now();
       for (const c of readings) {
-        o.hub.upsert({
-          key: `${o.cyclerId}/${c.channel}`,
+        const f = fresher.get(c.channel);
+        if (f && f.receivedAtMs < sentAtMs) fresher.delete(c.channel);
+        const view: ChannelView = {
+          key: keyOf(c.channel),
           cyclerId: o.cyclerId,
           channel: c.channel,
           state: c.state,
@@ -90,7 +110,8 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
           lastSeq: c.lastSeq.toString(),
           updatedAtMs: now,
           ...o.annotate?.(o.cyclerId, c.channel),
-        });
+        };
+        o.hub.upsert(f && f.receivedAtMs >= sentAtMs ? { ...view, ...f.change, channel: c.channel } : view);
       }
       liveListeners.forEach((fn) => fn(readings));
       failures = 0;
@@ -111,6 +132,11 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
 
   void connect().then(() => {
     if (stopped) return;
+    try {
+      o.driver.watchChanges?.(onChanges);
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "no change subscription: live values by polling only");
+    }
     void poll();
     beat();
     timers.push(setInterval(() => void poll(), o.pollIntervalMs), setInterval(beat, o.heartbeatIntervalMs));

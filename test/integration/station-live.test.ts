@@ -53,3 +53,35 @@ describe("station ↔ simulated cycler over OPC UA", () => {
     await station.monitors.get("cycler-1")!.driver.command(3, "stop");
   });
 });
+
+describe("change subscription (OPC UA)", () => {
+  let station: TestStation;
+  beforeAll(async () => {
+    // one bulk read at connect, the next only after 10 minutes: anything the hub learns before comes by subscription
+    station = await startTestStation({ channels: 4, pollIntervalMs: 600_000 });
+  });
+  afterAll(async () => station?.close());
+
+  it("shows a state and step change between bulk reads", async () => {
+    await waitFor("4 channels in the live hub", () => (station.hub.channels().length === 4 ? true : undefined));
+    const sim = station.sims!.env.cyclers.get("sim-cycler")!;
+    const limits = sim.info().limits;
+    sim.load(2, {
+      id: "watch-check",
+      steps: [
+        { mode: "rest", ends: [{ on: "time", op: ">=", value: 1, then: "next" }], log: { everyS: 10 } },
+        { mode: "cc", currentA: -1, ends: [{ on: "time", op: ">=", value: 36_000, then: "end" }], log: { everyS: 10 } },
+      ],
+      safety: limits,
+    });
+    sim.command(2, "start");
+    const v = await waitFor("channel 2 running its second step in the hub", () => {
+      const c = station.hub.get("cycler-1/2");
+      return c?.state === "running" && c.stepIndex === 1 ? c : undefined;
+    });
+    // the other fields are still the connect-time bulk read: only state, alarm and step come by subscription
+    expect(v.currentA).toBe(0);
+    sim.command(2, "stop");
+    await waitFor("channel 2 no longer running", () => (station.hub.get("cycler-1/2")?.state !== "running" ? true : undefined));
+  });
+});

@@ -6,10 +6,10 @@ import { DataType, StatusCodes, Variant, VariantArrayType, type DataValue } from
 import { ALARM_CODES, CHANNEL_STATES, type ChannelCommand, type ChannelLive, type ChannelRecord, type ChannelState } from "../../domain/equipment/channel.ts";
 import { programLimitViolations } from "../../domain/equipment/program-limits.ts";
 import { describeIssues, limitsSchema, programSchema, type Program } from "../../domain/equipment/program.ts";
-import { EquipmentError, type CyclerDriver, type CyclerInfo, type LinkState } from "../cycler-driver.ts";
+import { EquipmentError, type ChannelChange, type CyclerDriver, type CyclerInfo, type LinkState } from "../cycler-driver.ts";
 import { OpcuaLink } from "./opcua-link.ts";
 import type { OpcuaSecurity } from "./opcua-security.ts";
-import { childNodeId, DEFAULT_OPCUA_CYCLER_MAP, loadOpcuaCyclerMap, type CyclerMethodAction, type OpcuaCyclerMap } from "./opcua-map.ts";
+import { childNodeId, DEFAULT_OPCUA_CYCLER_MAP, forChannel, loadOpcuaCyclerMap, type CyclerMethodAction, type OpcuaCyclerMap } from "./opcua-map.ts";
 
 export interface OpcuaCyclerDriverOptions {
   endpointUrl: string;
@@ -25,7 +25,12 @@ export interface OpcuaCyclerDriverOptions {
   pkiDir?: string;
   /** message security and user token; default None/anonymous */
   security?: OpcuaSecurity;
+  /** how often the server sends subscribed changes (watchChanges) [ms]; default 50 */
+  publishingIntervalMs?: number;
 }
+
+/** The per-channel variables a change subscription watches: what an operator must see at once. */
+const WATCHED_FIELDS = ["stateCode", "alarmCode", "stepIndex"] as const;
 
 const COMMAND_ACTIONS: Record<ChannelCommand, CyclerMethodAction> = { start: "start", pause: "pause", resume: "resume", stop: "stop", "ack-fault": "ack-fault" };
 
@@ -203,6 +208,44 @@ export function createOpcuaCyclerDriver(o: OpcuaCyclerDriverOptions): CyclerDriv
       const { map, link } = connected();
       const [values, programIds] = await link.read("read live values", [link.nodeId(map.live.values.nodeId), link.nodeId(map.live.programIds.nodeId)]);
       return decodeLive(values, programIds);
+    },
+    watchChanges(fn) {
+      const { map, info, link } = connected();
+      const vars = WATCHED_FIELDS.map((field) => {
+        const v = map.channels.variables.find((x) => x.field === field);
+        if (!v) throw new EquipmentError("protocol", `${equipmentId}: the OPC UA map has no channel variable for ${field}`, equipmentId);
+        return v.browseName;
+      });
+      const nodeIds: string[] = [];
+      for (let ch = 1; ch <= info.channelCount; ch++) {
+        const objectId = forChannel(map.channels.nodeId, ch, info.channelCount);
+        for (const browseName of vars) nodeIds.push(link.nodeId(childNodeId(objectId, browseName)));
+      }
+      // One subscription notification carries many items; hand them over as one batch per notification.
+      let batch = new Map<number, ChannelChange>();
+      const flush = () => {
+        const out = [...batch.values()];
+        batch = new Map();
+        if (out.length > 0) fn(out);
+      };
+      link.watch({
+        nodeIds,
+        publishingIntervalMs: o.publishingIntervalMs ?? 50,
+        onChange(index, dv) {
+          if (!dv.statusCode.isGood()) return; // a bad value is left to the next bulk read, which flags it
+          const channel = Math.floor(index / WATCHED_FIELDS.length) + 1;
+          const field = WATCHED_FIELDS[index % WATCHED_FIELDS.length];
+          const raw = Number(dv.value.value);
+          const change = batch.get(channel) ?? { channel };
+          if (batch.size === 0) queueMicrotask(flush);
+          batch.set(channel, change);
+          if (field === "stateCode") {
+            const state = map.stateCodes[raw] as ChannelState | undefined;
+            if (state !== undefined && (CHANNEL_STATES as readonly string[]).includes(state)) change.state = state;
+          } else if (Number.isSafeInteger(raw) && raw >= 0) change[field] = raw;
+        },
+        onError: (err) => listeners.forEach((l) => l({ status: "connected", reason: `no change subscription (${err.message}): live values by polling only` })),
+      });
     },
     async readRecords(channel, afterSeq, max) {
       checkChannel(channel);

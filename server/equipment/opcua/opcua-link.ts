@@ -7,7 +7,17 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OPCUAClient, StatusCodes, UserTokenType, type ClientSession, type DataValue, type UserIdentityInfo, type Variant } from "node-opcua-client";
+import {
+  AttributeIds,
+  OPCUAClient,
+  StatusCodes,
+  TimestampsToReturn,
+  UserTokenType,
+  type ClientSession,
+  type DataValue,
+  type UserIdentityInfo,
+  type Variant,
+} from "node-opcua-client";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 import { EquipmentError, type LinkState } from "../cycler-driver.ts";
 import { describeSecurity, messageSecurityMode, securityPolicy, type OpcuaSecurity } from "./opcua-security.ts";
@@ -27,6 +37,16 @@ export interface OpcuaLinkOptions {
   security?: OpcuaSecurity;
   /** run after every (re)connect, before the link reports "connected" (e.g. re-read identification) */
   onSession?: (link: OpcuaLink) => Promise<string | undefined>;
+}
+
+/** Value changes wanted from the server, re-subscribed on every new session (a subscription dies with its session). */
+export interface OpcuaWatch {
+  nodeIds: string[];
+  /** how often the server sends the changes it has [ms] */
+  publishingIntervalMs: number;
+  onChange: (index: number, value: DataValue) => void;
+  /** the subscription could not be made: values still come from reads, only later */
+  onError: (err: Error) => void;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -49,6 +69,7 @@ export class OpcuaLink {
   private closed = false;
   private reconnecting = false;
   private readonly stopReconnect = new AbortController();
+  private watches: OpcuaWatch[] = [];
   readonly requestTimeoutMs: number;
 
   constructor(private readonly o: OpcuaLinkOptions) {
@@ -75,6 +96,49 @@ export class OpcuaLink {
     if (this.closed) throw new EquipmentError("unreachable", `${this.o.equipmentId}: driver is closed`, this.o.equipmentId);
     const reason = await this.open(signal);
     this.emit({ status: "connected", reason });
+    this.subscribeAll();
+  }
+
+  /**
+   * Subscribe to value changes (samplingInterval 0: the server reports each change as it happens, queue of one:
+   * only the newest value of a node matters). Kept across reconnects. Failing to subscribe does not fail the link.
+   */
+  watch(w: OpcuaWatch): void {
+    this.watches.push(w);
+    if (this.session !== undefined) void this.subscribe(this.session, w);
+  }
+
+  private subscribeAll(): void {
+    const session = this.session;
+    if (session !== undefined) for (const w of this.watches) void this.subscribe(session, w);
+  }
+
+  private async subscribe(session: ClientSession, w: OpcuaWatch): Promise<void> {
+    try {
+      const subscription = await this.within(
+        session.createSubscription2({
+          requestedPublishingInterval: w.publishingIntervalMs,
+          // the server keeps the subscription ~lifetime × interval without a publish request before dropping it
+          requestedLifetimeCount: 600,
+          requestedMaxKeepAliveCount: 20,
+          maxNotificationsPerPublish: 0,
+          publishingEnabled: true,
+          priority: 10,
+        }),
+        "create subscription",
+      );
+      const group = await this.within(
+        subscription.monitorItems(
+          w.nodeIds.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
+          { samplingInterval: 0, discardOldest: true, queueSize: 1 },
+          TimestampsToReturn.Source,
+        ),
+        `monitor ${w.nodeIds.length} items`,
+      );
+      group.on("changed", (_item, value, index) => w.onChange(index, value));
+    } catch (err) {
+      if (session === this.session) w.onError(err as Error);
+    }
   }
 
   private async open(signal?: AbortSignal): Promise<string | undefined> {
@@ -166,6 +230,7 @@ export class OpcuaLink {
             return;
           }
           this.emit({ status: "connected", reason: reason ?? `reconnected after ${attempt + 1} attempt(s)` });
+          this.subscribeAll();
           return;
         } catch (err) {
           this.emit({ status: "lost", reason: (err as Error).message });
