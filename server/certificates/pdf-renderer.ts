@@ -14,7 +14,7 @@ import QRCode from "qrcode";
 import { FARADAY_C_PER_MOL } from "../domain/chemistry/chemistry.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { CertificateCurve, CertificateResult, DecisionReason, SignedCertificate } from "./certificate.types.ts";
-import { installFontTableCache } from "./font-table-cache.ts";
+import { installSharedFontCache } from "./shared-font-cache.ts";
 import { contentDigest, shortFingerprint } from "./signing.ts";
 import { lineChartSvg } from "./svg-chart.ts";
 
@@ -44,7 +44,7 @@ pdfmake.setFonts(robotoFonts);
 // Certificates never load remote resources, and only the bundled fonts from disk.
 pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => path.resolve(file).startsWith(fontDir));
-installFontTableCache(robotoFonts.Roboto.normal);
+installSharedFontCache(robotoFonts.Roboto.normal);
 
 const PAGE_WIDTH_PT: Record<CertificatePageSize, number> = { A4: 595.28, LETTER: 612 };
 const PAGE_MARGIN_PT = 40;

@@ -40,6 +40,19 @@ describe("certificate PDF", () => {
     expect((await renderCertificatePdf(signed, { pageSize: "LETTER" })).equals(pdf)).toBe(false);
   });
 
+  it("renders the same bytes in a process that has rendered nothing before (fonts and layouts are shared across documents)", async () => {
+    // This process has rendered other certificates and page sizes (warm shared font caches); the verify CLI
+    // re-renders in a fresh process whose first document this is, and compares bytes.
+    const other = sign(certificateContentSchema.parse(sampleContent({ serial: "LGM50-777001", id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", points: 120 })), keys);
+    await renderCertificatePdf(other, { pageSize: "LETTER" });
+    const file = path.join(dir, "warm.pdf");
+    await writeFile(file, await renderCertificatePdf(other));
+    const result = spawnSync(process.execPath, ["--import", "tsx", "server/cli/verify.ts", file, "--data-dir", dir], { encoding: "utf8" });
+    expect(result.stdout, result.stderr).toContain("VALID: ");
+    expect(result.stdout).toContain("unmodified: yes");
+    expect(result.status).toBe(0);
+  });
+
   it("embeds the signed JSON as an attachment", () => {
     expect(JSON.parse(extractEmbeddedCertificate(pdf))).toEqual(signed);
   });
