@@ -97,7 +97,7 @@ export interface TestPlant {
 
 let dbSeq = 0;
 /** A fresh database on the server at `serverUrl`, and the plant service writing into it. */
-export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { clientId?: string } = {}): Promise<TestPlant> {
+export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { clientId?: string; token?: string } = {}): Promise<TestPlant> {
   const name = `plant_${process.pid}_${++dbSeq}`;
   const admin = new pg.Client(serverUrl);
   await admin.connect();
@@ -108,7 +108,7 @@ export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { 
     plantServiceConfigSchema.parse({
       mqtt: { url: brokerUrl, clientId: o.clientId ?? `axviam-plant-${name}`, reconnectMs: 200 },
       postgres: { url: databaseUrl, retryMs: 100 },
-      http: { host: "127.0.0.1", port: 0 },
+      http: { host: "127.0.0.1", port: 0, ...(o.token !== undefined ? { token: o.token } : {}) },
     }),
     silentLogger(),
   );
