@@ -49,15 +49,18 @@ installSharedFontCache(robotoFonts.Roboto.normal);
 const PAGE_WIDTH_PT: Record<CertificatePageSize, number> = { A4: 595.28, LETTER: 612 };
 const PAGE_MARGIN_PT = 40;
 
-/** Text carried by the QR code: enough to look the certificate up and to tie a scan to the signed bytes. */
-export function qrPayload(signed: SignedCertificate): string {
+/**
+ * Text carried by the QR code: enough to look the certificate up and to tie a scan to the signed bytes.
+ * `digest` is contentDigest(signed.content), when the caller has it already.
+ */
+export function qrPayload(signed: SignedCertificate, digest = contentDigest(signed.content)): string {
   const { content } = signed;
   const query = new URLSearchParams({
     v: String(content.schemaVersion),
     id: content.id,
     sn: content.identity.serial,
     fp: signed.publicKeyFingerprint.slice(0, 32),
-    h: contentDigest(content),
+    h: digest,
     s: signed.signature.slice(0, 24),
   });
   return `axviam-cert:?${query.toString()}`;
@@ -79,8 +82,9 @@ async function buildDocument(signed: SignedCertificate, pageSize: CertificatePag
   const { content } = signed;
   const issued = new Date(content.issuedAt);
   const contentWidth = PAGE_WIDTH_PT[pageSize] - 2 * PAGE_MARGIN_PT;
+  const digest = contentDigest(content);
   // One byte-mode segment: the payload is short, and qrcode's optimal mode segmentation (a shortest-path search) cost more than the rest of the code.
-  const qrSvg = await QRCode.toString([{ data: Buffer.from(qrPayload(signed), "utf8"), mode: "byte" }], { type: "svg", errorCorrectionLevel: "M", margin: 0 });
+  const qrSvg = await QRCode.toString([{ data: Buffer.from(qrPayload(signed, digest), "utf8"), mode: "byte" }], { type: "svg", errorCorrectionLevel: "M", margin: 0 });
   const embedded = Buffer.from(canonicalJson(signed), "utf8").toString("base64");
   const kindTitle = content.kind === "imprint" ? "Factory imprint certificate" : "Second-life grading certificate";
   const banner = content.simulated
@@ -168,7 +172,7 @@ async function buildDocument(signed: SignedCertificate, pageSize: CertificatePag
           body: [
             ["Algorithm", "Ed25519 over the RFC 8785 canonical JSON of the certificate content"],
             ["Public key SHA-256", { text: signed.publicKeyFingerprint, style: "mono" }],
-            ["Content SHA-256", { text: contentDigest(content), style: "mono" }],
+            ["Content SHA-256", { text: digest, style: "mono" }],
             ["Signature (base64)", { text: signed.signature, style: "mono" }],
             ["Verification", `The signed JSON is attached to this PDF as ${EMBEDDED_FILE_NAME}; check with: npx tsx server/cli/verify.ts <file>`],
           ],
