@@ -53,13 +53,25 @@ const MAX_HISTORY = 5000;
 
 export function createAlarmManager(db: Low<AlarmFile>, now: () => Date = () => new Date()): AlarmManager {
   const listeners: ((a: Alarm) => void)[] = [];
+  // Not-normal alarms by source: the monitors ask about every channel on every poll, which must not scan history.
+  const openBySource = new Map<string, Set<Alarm>>();
+  const index = (a: Alarm) => {
+    const set = openBySource.get(a.source) ?? new Set<Alarm>();
+    if (a.state === "normal") set.delete(a);
+    else set.add(a);
+    if (set.size === 0) openBySource.delete(a.source);
+    else openBySource.set(a.source, set);
+  };
+  db.data.alarms.forEach(index);
   const changed = (a: Alarm) => {
+    index(a);
     if (db.data.alarms.length > MAX_HISTORY) db.data.alarms = db.data.alarms.filter((x) => x.state !== "normal").concat(db.data.alarms.filter((x) => x.state === "normal").slice(-MAX_HISTORY / 2));
     void db.write();
     listeners.forEach((fn) => fn(a));
     return a;
   };
-  const open = (source: string, condition: string) => db.data.alarms.find((a) => a.source === source && a.condition === condition && a.state !== "normal");
+  const openOf = (source: string) => [...(openBySource.get(source) ?? [])];
+  const open = (source: string, condition: string) => openOf(source).find((a) => a.condition === condition);
   const byId = (id: string) => {
     const a = db.data.alarms.find((x) => x.id === id);
     if (!a) throw new AlarmNotFoundError(id);
@@ -87,8 +99,7 @@ export function createAlarmManager(db: Low<AlarmFile>, now: () => Date = () => n
       changed(a);
     },
     clearPrefixed(source, prefix) {
-      const open = db.data.alarms.filter((a) => a.source === source && a.condition.startsWith(prefix) && a.state !== "normal" && a.state !== "returned-unack");
-      for (const a of open) this.clear(source, a.condition);
+      for (const a of openOf(source)) if (a.condition.startsWith(prefix) && a.state !== "returned-unack") this.clear(source, a.condition);
     },
     acknowledge(id, by) {
       const a = byId(id);

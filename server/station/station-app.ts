@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.ts";
-import { chamberAlarmName, type ChannelLive } from "../domain/equipment/channel.ts";
+import { ALARM_CODES, chamberAlarmName, type ChannelLive } from "../domain/equipment/channel.ts";
 import { parseRecipeYaml, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import type { ChamberDriver } from "../equipment/cycler-driver.ts";
 import { createChamberDriver, createCyclerDriver } from "../equipment/registry.ts";
@@ -143,7 +143,14 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       m.onLive((l) => {
         latestLive.set(c.id, l);
         // a channel that is out of fault has returned to normal (ISA-18.2): its fault alarms clear
-        for (const ch of l) if (ch.state !== "fault" && ch.alarmCode === 0) alarms.clearPrefixed(`${c.id}/${ch.channel}`, "fault-");
+        for (const ch of l) {
+          const source = `${c.id}/${ch.channel}`;
+          if (ch.state !== "fault" && ch.alarmCode === 0) alarms.clearPrefixed(source, "fault-");
+          // An impossible reading is never used (the driver passes NaN); the operator is told, and told when it ends.
+          if (ch.alarmCode === ALARM_CODES.invalidReading) {
+            alarms.raise({ source, condition: "invalid-reading", severity: "medium", message: `cycler ${c.id} channel ${ch.channel} reports values no working instrument can measure; they are not shown or used` });
+          } else alarms.clear(source, "invalid-reading");
+        }
       });
       monitors.set(c.id, m);
       stoppers.push(() => m.stop());

@@ -22,6 +22,9 @@ describe("corrupted live values", () => {
     faults.corruptChannels = [2];
     try {
       await waitFor("channel 2 flagged", () => (view(2)?.alarmCode === ALARM_CODES.invalidReading ? true : undefined), 10_000);
+      const alarm = station.service.alarms.active().find((a) => a.source === "cycler-1/2" && a.condition === "invalid-reading");
+      expect(alarm?.state).toBe("active-unack");
+      expect(station.service.alarms.active().filter((a) => a.condition === "invalid-reading").map((a) => a.source)).toEqual(["cycler-1/2"]);
       expect(Number.isNaN(view(2).voltageV)).toBe(true); // the impossible reading is not passed on as a value
       expect(Number.isNaN(view(2).currentA)).toBe(true); // 1e9 A from the front-end is no current
       for (const ch of [1, 3, 4]) {
@@ -32,6 +35,8 @@ describe("corrupted live values", () => {
       faults.corruptChannels = [];
     }
     await waitFor("channel 2 sane again", () => (view(2).alarmCode === ALARM_CODES.none && view(2).voltageV > 2.5 ? true : undefined), 10_000);
+    // ISA-18.2: the condition cleared, the alarm waits for acknowledgement as returned-unack
+    await waitFor("invalid-reading alarm returned", () => (station.service.alarms.active().find((a) => a.source === "cycler-1/2" && a.condition === "invalid-reading")?.state === "returned-unack" ? true : undefined), 10_000);
   });
 
   it("the records a grade is computed from are the instrument's own, not the corrupted live values", async () => {
