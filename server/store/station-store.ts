@@ -3,14 +3,25 @@
  *   lots/<lotId>.json        lot + its runs (small; rewritten on state changes only)
  *   results/<lotId>.json     figures, curves and grades of the lot's cells (written when analyses finish)
  *   traces/<lotId>/<runId>.csv   append-only records
- *   index/serials-<xx>.json  serial → where its imprint/grades are (256 shards by hash)
+ *   index/serials-<xx>.json  serial → where its imprint/grades are (256 shards by hash, plus an append-only
+ *                            journal: serial-index.ts)
+ *
+ * Durability: every write has returned only once it is on stable storage — JSON documents by temp file + fsync +
+ * rename + folder fsync (durable-file.ts), index entries by an fdatasync'ed journal append. A failed write (disk
+ * full, I/O error) leaves the file as it was, rejects with StoreWriteError and puts `health` into failure until the
+ * disk takes writes again (failed lot and result writes are redone from memory by its retries).
  */
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import type { Low } from "lowdb";
 import type { Lot, LotFile } from "../station/run.types.ts";
-import { openJsonFile } from "./json-file.ts";
+import { nodeStoreFs, type StoreFs } from "./durable-file.ts";
+import { createJsonFile, openJsonFile, type JsonFileOptions } from "./json-file.ts";
+import { openSerialIndex, type SerialEntry, type SerialIndexOptions } from "./serial-index.ts";
+import { createWriteHealth, type WriteHealth, type WriteReporter } from "./write-health.ts";
+
+export type { SerialEntry } from "./serial-index.ts";
+export { StoreWriteError, type StoreFs } from "./durable-file.ts";
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -18,13 +29,6 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export function assertSafeId(kind: string, id: string): string {
   if (!SAFE_ID.test(id) || id.includes("..")) throw new Error(`${kind} "${id}" is not a safe id (letters, digits, '_', '.', '-'; max 128)`);
   return id;
-}
-
-export interface SerialEntry {
-  lotId: string;
-  runId: string;
-  kind: "imprint" | "second-life";
-  finishedAt?: string;
 }
 
 export interface LotResults {
@@ -46,14 +50,31 @@ export interface StationStore {
   saveResults(lotId: string, update: (r: LotResults) => void): Promise<void>;
   indexSerial(serial: string, entry: SerialEntry): Promise<void>;
   lookupSerial(serial: string): Promise<SerialEntry[]>;
+  /** whether the data folder takes writes; other documents of the data folder report to it too (jsonOptions) */
+  readonly health: WriteHealth;
+  /** options for a JSON document of the data folder outside the store (alarms): same file-write boundary and health */
+  jsonOptions(background: boolean): JsonFileOptions;
+  close(): void;
 }
 
-export function createStationStore(dataDir: string): StationStore {
+export interface StationStoreOptions {
+  /** the file-write boundary; tests inject a full disk or an I/O error */
+  fs?: StoreFs;
+  /** period of the retries while writes fail [ms]; default 1000 */
+  retryMs?: number;
+  index?: Pick<SerialIndexOptions, "compactLines" | "onCompactSlice">;
+}
+
+export function createStationStore(dataDir: string, o: StationStoreOptions = {}): StationStore {
   const dir = (...p: string[]) => path.join(dataDir, ...p);
   mkdirSync(dir("lots"), { recursive: true });
+  const fs = o.fs ?? nodeStoreFs;
+  const health = createWriteHealth({ fs, probeFile: dir(".write-probe"), retryMs: o.retryMs });
+  const reporter: WriteReporter = health;
+  const docOptions: JsonFileOptions = { fs, health: reporter };
   const lots = new Map<string, Low<LotFile>>();
   const results = new Map<string, Low<LotResults>>();
-  const shards = new Map<string, Low<Record<string, SerialEntry[]>>>();
+  const index = openSerialIndex(dir("index"), { fs, health: reporter, ...o.index });
 
   const lotDb = async (lotId: string): Promise<Low<LotFile> | undefined> => {
     assertSafeId("lot id", lotId);
@@ -61,7 +82,7 @@ export function createStationStore(dataDir: string): StationStore {
     if (cached) return cached;
     const file = dir("lots", `${lotId}.json`);
     if (!existsSync(file)) return undefined;
-    const db = await openJsonFile<LotFile>(file, {} as LotFile);
+    const db = await openJsonFile<LotFile>(file, {} as LotFile, docOptions);
     if (!db.data?.lot) throw new Error(`${file}: not a lot file (no "lot" object); restore it from a backup or move it aside`);
     lots.set(lotId, db);
     return db;
@@ -70,17 +91,8 @@ export function createStationStore(dataDir: string): StationStore {
     assertSafeId("lot id", lotId);
     let db = results.get(lotId);
     if (!db) {
-      db = await openJsonFile<LotResults>(dir("results", `${lotId}.json`), { cells: {} });
+      db = await openJsonFile<LotResults>(dir("results", `${lotId}.json`), { cells: {} }, docOptions);
       results.set(lotId, db);
-    }
-    return db;
-  };
-  const shardDb = async (serial: string) => {
-    const key = createHash("sha1").update(serial).digest("hex").slice(0, 2);
-    let db = shards.get(key);
-    if (!db) {
-      db = await openJsonFile<Record<string, SerialEntry[]>>(dir("index", `serials-${key}.json`), {});
-      shards.set(key, db);
     }
     return db;
   };
@@ -91,9 +103,7 @@ export function createStationStore(dataDir: string): StationStore {
       assertSafeId("lot id", file.lot.id);
       const path_ = dir("lots", `${file.lot.id}.json`);
       if (existsSync(path_)) throw new Error(`lot ${file.lot.id} exists already`);
-      const db = await openJsonFile<LotFile>(path_, file);
-      await db.write();
-      lots.set(file.lot.id, db);
+      lots.set(file.lot.id, createJsonFile<LotFile>(path_, file, docOptions));
     },
     async lot(lotId) {
       return (await lotDb(lotId))?.data;
@@ -121,16 +131,13 @@ export function createStationStore(dataDir: string): StationStore {
       update(db.data);
       await db.write();
     },
-    async indexSerial(serial, entry) {
-      const db = await shardDb(serial);
-      const list = (db.data[serial] ??= []);
-      const i = list.findIndex((e) => e.runId === entry.runId);
-      if (i >= 0) list[i] = entry;
-      else list.push(entry);
-      await db.write();
-    },
-    async lookupSerial(serial) {
-      return (await shardDb(serial)).data[serial] ?? [];
+    indexSerial: (serial, entry) => index.add(serial, entry),
+    lookupSerial: async (serial) => index.lookup(serial),
+    health,
+    jsonOptions: (background) => ({ ...docOptions, background }),
+    close() {
+      health.close();
+      index.close();
     },
   };
 }
