@@ -1,7 +1,7 @@
 /**
- * `npm run demo [-- --keep] [--speed 5000] [--config station-config/demo.yaml] [--data-dir data/demo-<time>]`
+ * `npm run demo [-- --keep] [--speed 10000] [--config station-config/demo.yaml] [--data-dir data/demo-<time>]`
  *
- * The whole product in about two minutes, on SIMULATED equipment only: starts the station headless with its
+ * The whole product in about a minute, on SIMULATED equipment only: starts the station headless with its
  * embedded simulators (station-config/demo.yaml), imprints a small lot of new cells (factory_init, OPC UA cycler)
  * while it grades returned cells (second_life, Modbus cycler) — the two lots run at the same time on their own
  * cyclers and chambers — waits for the certificates, verifies one, exports each lot's archive, runs the BMS-log
