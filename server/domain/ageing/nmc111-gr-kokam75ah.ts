@@ -22,7 +22,7 @@ import { timeAverage, updatePowerState, updateSigmoidState } from "./state-funct
 export const KOKAM_NMC111_MODEL = {
   name: "NREL BLAST-Lite Nmc111_Gr_Kokam75Ah_Battery",
   citation:
-    "NREL BLAST-Lite, blast/models/nmc111_gr_Kokam75Ah_2017.py (github.com/NREL/BLAST-Lite); Smith et al., ACC 2017, doi:10.23919/ACC.2017.7963578",
+    "NREL BLAST-Lite 1.1.0, blast/models/nmc111_gr_Kokam75Ah_2017.py and degradation_model.py (github.com/NREL/BLAST-Lite); Smith et al., ACC 2017, doi:10.23919/ACC.2017.7963578",
   /** published parameters, unchanged */
   params: {
     q1_0: 2.66e7, q1_1: -17.8, q1_2: -5.21, q2: 0.357,
