@@ -10,6 +10,7 @@ import { authenticated, errorHandler, type ApiDeps } from "./api-context.ts";
 import { auditRoutes } from "./audit.routes.ts";
 import { authRoutes } from "./auth.routes.ts";
 import { cellRoutes } from "./cells.routes.ts";
+import { channelRoutes } from "./channels.routes.ts";
 import type { ClientToServerEvents, ServerToClientEvents } from "./events.ts";
 import { attachLiveSocket, type LiveSocketControl } from "./live-socket.ts";
 import { lotRoutes } from "./lots.routes.ts";
@@ -39,6 +40,7 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
   router.use(authenticated(deps.auth));
   lotRoutes(router, deps);
   cellRoutes(router, deps);
+  channelRoutes(router, deps);
   alarmRoutes(router, deps);
   recipeRoutes(router, deps);
   userRoutes(router, deps, (username) => live?.endUser(username, "account changed by an admin"));

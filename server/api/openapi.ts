@@ -9,6 +9,7 @@ import { abortSchema, startLotSchema } from "./lots.routes.ts";
 import { shelveSchema } from "./alarms.routes.ts";
 import { changePinSchema, loginSchema } from "./auth.routes.ts";
 import { auditQuerySchema } from "./audit.routes.ts";
+import { channelHistoryQuerySchema } from "./channels.routes.ts";
 import { docBody } from "./recipes.routes.ts";
 import { createUserSchema, patchUserSchema, resetPinSchema } from "./users.routes.ts";
 
@@ -74,6 +75,7 @@ const ROUTES: [method: string, path: string, op: Op][] = [
   ["post", "/lots/{lotId}/pause", { tag: "lots", summary: "Pause every run of the lot", permission: "lot.control", ok: json(any) }],
   ["post", "/lots/{lotId}/resume", { tag: "lots", summary: "Resume a paused lot", permission: "lot.control", ok: json(any) }],
   ["post", "/lots/{lotId}/abort", { tag: "lots", summary: "Abort the lot, with a reason", permission: "lot.control", body: abortSchema, ok: json(any) }],
+  ["get", "/channels/{cyclerId}/{channel}/history", { tag: "channels", summary: "Recent trace of the channel's active run (else its last run), oldest first, decimated to ≤ maxPoints (voltage extremes per bucket kept); 404 when the channel has had no run", permission: "station.read", query: channelHistoryQuerySchema, ok: json(ref("ChannelHistory")) }],
   ["get", "/cells/{serial}", { tag: "cells", summary: "A cell's history, imprint and grades", permission: "station.read", ok: json(any) }],
   ["get", "/alarms", { tag: "alarms", summary: "Active, unshelved alarms", permission: "station.read", ok: json(list(ref("Alarm"))) }],
   ["get", "/alarms/history", { tag: "alarms", summary: "Alarm history, newest first", permission: "station.read", query: z.object({ limit: z.number().int().min(1).max(5000).optional() }), ok: json(list(ref("Alarm"))) }],
@@ -125,6 +127,13 @@ export function openApiDocument(): Json {
         User: { type: "object", properties: { username: str, displayName: str, role: { enum: ["operator", "supervisor", "qa", "admin"] }, badge: str, disabled: { type: "boolean" }, mustChangePin: { type: "boolean" } } },
         Alarm: { type: "object", properties: { id: str, source: str, condition: str, severity: { enum: ["high", "medium", "low"] }, message: str, state: { enum: ["active-unack", "active-ack", "returned-unack", "normal"] }, raisedAt: str, clearedAt: str, acknowledgedAt: str, acknowledgedBy: str, shelved: { type: "object", properties: { by: str, reason: str, untilIso: str } } } },
         Document: { type: "object", properties: { name: str, version: str, yaml: str, versions: list(str), summary: any } },
+        ChannelHistory: {
+          type: "object",
+          properties: {
+            key: str, runId: str, serial: str, recordsInWindow: { type: "integer" },
+            points: list({ type: "object", properties: { seq: str, unixTimeS: { type: "number" }, testTimeS: { type: "number" }, voltageV: { type: "number" }, currentA: { type: "number" }, temperatureC: { type: "number" } } }),
+          },
+        },
         AuditEntry: { type: "object", properties: { seq: { type: "integer" }, at: str, actor: str, action: str, target: str, details: any, prevHash: str, hash: str } },
       },
     },

@@ -13,11 +13,13 @@ import { createChamberDriver, createCyclerDriver } from "../equipment/registry.t
 import { startHttpServer, type HttpServerHandle } from "../api/http-server.ts";
 import type { Logger } from "../log/logger.ts";
 import { openJsonFile } from "../store/json-file.ts";
-import { assertSafeId, createStationStore } from "../store/station-store.ts";
+import { assertSafeId, createStationStore, StoreWriteError, type StoreFs } from "../store/station-store.ts";
 import { startSimHost, type SimHost } from "../../simulators/sim-host.ts";
 import { createAlarmManager, type AlarmFile } from "./alarms.ts";
 import { startCyclerMonitor, type CyclerMonitor } from "./cycler-monitor.ts";
 import { createLiveHub, type LiveHub } from "./live-hub.ts";
+import { createRunTelemetry, type RunEstimates } from "./run-telemetry.ts";
+import { readChannelHistory } from "./channel-history.ts";
 import { createDomainAnalysis, createRulesCache, latestImprint } from "./lot-analysis.ts";
 import { createCertificateIssuer } from "../certificates/certificate-issuer.ts";
 import { certificateRoutes, sessionRoles } from "../api/certificates.routes.ts";
@@ -43,6 +45,8 @@ export interface StationOverrides {
   tickMs?: number;
   /** auth options (tests pass a known first-admin PIN) */
   auth?: AuthOptions;
+  /** the data folder's file-write boundary (tests play a full disk or an I/O error) */
+  storeFs?: StoreFs;
 }
 
 export interface StationHandle {
@@ -77,8 +81,21 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
     const endpointOf = (e: { endpoint?: string; simulator?: string }) => e.endpoint ?? sims!.endpoint(e.simulator!);
 
     const hub = createLiveHub();
-    const store = createStationStore(dataDir);
-    const alarms = createAlarmManager(await openJsonFile<AlarmFile>(path.join(dataDir, "alarms.json"), { alarms: [] }));
+    const store = createStationStore(dataDir, o.storeFs ? { fs: o.storeFs } : {});
+    stoppers.push(async () => store.close());
+    // alarms are written in the background: a full disk must not lose the alarm that says so, nor end the process
+    const alarms = createAlarmManager(await openJsonFile<AlarmFile>(path.join(dataDir, "alarms.json"), { alarms: [] }, store.jsonOptions(true)));
+    // The data folder stops taking writes (disk full, I/O error): a high alarm until it takes them again; startLot
+    // refuses new lots meanwhile, and a lot's next phase does not start until its lot file is written.
+    store.health.onChange((failure) => {
+      if (failure) {
+        log.error({ err: failure.message }, "data folder does not take writes");
+        alarms.raise({ source: "station", condition: "store-write", severity: "high", message: `the data folder does not take writes: ${failure.message}; no new lot or phase starts until it does (free disk space or replace the device)` });
+      } else {
+        log.info("data folder takes writes again");
+        alarms.clear("station", "store-write");
+      }
+    });
     // A link that was up and is lost is an alarm (records wait in the instrument's buffer and are backfilled on
     // reconnect); it returns to normal when the link is back. The first connect at start-up is not an alarm.
     const everConnected = new Set<string>();
@@ -128,13 +145,25 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
 
     /** the last finished run of each channel, so a faulted or finished tile keeps its serial */
     const lastRun = new Map<string, { serial: string; runId: string }>();
-    /** the run on a channel: the active one (only live lots are kept in `runners`), else the channel's last run */
-    const annotate = (cyclerId: string, channel: number) => {
+    const telemetry = createRunTelemetry({
+      recipe: (name) => loadRecipe(name),
+      traceFile: (lotId, runId) => store.traceFile(lotId, runId),
+      limits: (cyclerId) => monitors.get(cyclerId)?.info()?.limits,
+    });
+    /**
+     * The run on a channel — the active one (only live lots are kept in `runners`), else the channel's last run —
+     * with the run's SOC, ≈ remaining equipment time and progress (server/station/run-telemetry.ts). `live` is the
+     * reading being published; without it the monitor's previous bulk reading stands in.
+     */
+    const annotate = (cyclerId: string, channel: number, live?: ChannelLive): { serial?: string; runId?: string } & RunEstimates => {
+      const reading = live ?? latestLive.get(cyclerId)?.find((c) => c.channel === channel);
       for (const runner of runners.values()) {
         const run = runner.runs.find((r) => r.cyclerId === cyclerId && r.channel === channel && (r.state === "execute" || r.state === "held"));
-        if (run) return { serial: run.serial, runId: run.id, progress: runner.lot.phaseIndex / Math.max(1, runner.recipePhaseCount) };
+        if (run) return { serial: run.serial, runId: run.id, ...telemetry.estimate(runner.lot, run, reading) };
       }
-      return lastRun.get(`${cyclerId}/${channel}`) ?? {};
+      const last = lastRun.get(`${cyclerId}/${channel}`);
+      if (last) telemetry.forget(last.runId);
+      return last ?? {};
     };
     const monitors = new Map<string, CyclerMonitor>();
     for (const c of cfg.equipment.cyclers) {
@@ -226,6 +255,8 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
 
     const service: StationService = {
       async startLot(req) {
+        const writeFailure = store.health.retry();
+        if (writeFailure) throw new StationRequestError(503, `no new lot while the data folder does not take writes: ${writeFailure.message}`);
         const recipe = loadRecipe(req.recipe);
         const monitor = monitors.get(req.cyclerId);
         if (!monitor) throw new StationRequestError(404, `no cycler ${req.cyclerId}`);
@@ -262,7 +293,9 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
           id: `${lotId}-s${String(c.slot).padStart(3, "0")}`, lotId, serial: c.serial, slot: c.slot, cyclerId: req.cyclerId, channel: channels[i],
           state: "execute", phaseIndex: 0, startedAt: now, equipmentTimeS: 0,
         }));
-        await store.createLot({ lot, runs });
+        await store.createLot({ lot, runs }).catch((e: unknown) => {
+          throw e instanceof StoreWriteError ? new StationRequestError(503, `lot not started, the data folder does not take writes: ${e.message}`) : e;
+        });
         makeRunner((await store.lot(lotId))!);
         log.info({ lot: lotId, recipe: `${recipe.name}@${recipe.version}`, cells: runs.length, operator: req.operator }, "lot started");
         lotListeners.forEach((fn) => fn(lot, runs));
@@ -302,6 +335,13 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
         for (const entry of [...history].reverse()) results.push({ entry, result: (await store.results(entry.lotId)).cells[serial] });
         if (history.length === 0) throw new StationRequestError(404, `no results for serial ${serial}`);
         return { serial, history, results };
+      },
+      async channelHistory(cyclerId, channel, query) {
+        const key = `${cyclerId}/${channel}`;
+        const { runId, serial } = annotate(cyclerId, channel);
+        if (runId === undefined || serial === undefined) throw new StationRequestError(404, `channel ${key} has had no run`);
+        // run ids are `${lotId}-s<slot>` (startLot above)
+        return readChannelHistory(store.traceFile(runId.replace(/-s\d+$/, ""), runId), { key, runId, serial }, query);
       },
       async recipes() {
         return readdirSync(recipesDir)

@@ -39,6 +39,24 @@ export interface CellDetail {
   results: { entry: SerialEntry; result: unknown }[];
 }
 
+export interface ChannelHistoryQuery {
+  /** only records of the last this many seconds (instrument clock) of the trace */
+  seconds?: number;
+  /** point budget (capped by the station) */
+  maxPoints?: number;
+}
+
+/** The recent trace of the run on a channel, oldest first, decimated (server/station/channel-history.ts). */
+export interface ChannelHistory {
+  /** `${cyclerId}/${channel}` */
+  key: string;
+  runId: string;
+  serial: string;
+  /** records in the window before decimation */
+  recordsInWindow: number;
+  points: { seq: string; unixTimeS: number; testTimeS: number; voltageV: number; currentA: number; temperatureC: number }[];
+}
+
 export class StationRequestError extends Error {
   constructor(
     readonly status: 400 | 404 | 409 | 503,
@@ -57,6 +75,8 @@ export interface StationService {
   listLots(): Promise<Lot[]>;
   lot(lotId: string): Promise<LotDetail>;
   cell(serial: string): Promise<CellDetail>;
+  /** recent trace of the channel's active run (else its last run); 404 when the channel has had no run */
+  channelHistory(cyclerId: string, channel: number, query: ChannelHistoryQuery): Promise<ChannelHistory>;
   recipes(): Promise<{ name: string; version: string; kind: string; description: string }[]>;
   alarms: {
     active(): Alarm[];

@@ -141,3 +141,52 @@ export function readTrace(file: string): TraceRecord[] {
   for (let i = 1; i < lines.length; i++) if (lines[i] !== "") out.push(parseLine(lines[i], file, i + 1));
   return out;
 }
+
+/**
+ * Complete records written after `byteOffset` (0 = from the start), and the offset to continue from: lets a reader
+ * follow a trace that is being appended to without reading it again (a line still being written is left for later).
+ */
+export function readTraceFrom(file: string, byteOffset: number): { records: TraceRecord[]; nextOffset: number } {
+  if (!existsSync(file)) return { records: [], nextOffset: byteOffset };
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const start = Math.max(byteOffset, Buffer.byteLength(HEADER));
+    if (size <= start) return { records: [], nextOffset: Math.max(byteOffset, start) };
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    const text = buf.toString("utf8");
+    const end = text.lastIndexOf("\n");
+    if (end < 0) return { records: [], nextOffset: start };
+    const records = text.slice(0, end).split("\n").filter((l) => l !== "").map((l) => parseLine(l, file, 0));
+    return { records, nextOffset: start + Buffer.byteLength(text.slice(0, end + 1)) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last `maxRecords` records of a trace, read from its end (a bounded read, however long the run). */
+export function readTraceTail(file: string, maxRecords: number): TraceRecord[] {
+  if (!existsSync(file) || maxRecords <= 0) return [];
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const headerBytes = Buffer.byteLength(HEADER);
+    let start = size;
+    let lines: string[] = [];
+    // Grow the window from the end until it holds enough complete lines or reaches the header.
+    for (let chunk = 64 * 1024; ; chunk *= 2) {
+      start = Math.max(headerBytes, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const text = buf.toString("utf8");
+      const complete = text.slice(0, text.lastIndexOf("\n") + 1);
+      lines = complete.split("\n").filter((l) => l !== "");
+      if (start > headerBytes) lines = lines.slice(1); // the first line of the window may be cut
+      if (lines.length >= maxRecords || start === headerBytes) break;
+    }
+    return lines.slice(-maxRecords).map((l) => parseLine(l, file, 0));
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -100,6 +100,10 @@ export function createFakeStation(hub: LiveHub, opts: { cyclerId: string; channe
       return { serial, history, results: r ? [{ entry: history.find((h) => h.runId === r.runId)!, result: r.result }] : [] };
     },
     recipes: async () => FAKE_RECIPES,
+    // The fake keeps no traces: the chart starts from live values (the real station's history is tested on a real trace).
+    channelHistory: async (cyclerId, channel) => {
+      throw new StationRequestError(404, `channel ${cyclerId}/${channel}: the fake station keeps no traces`);
+    },
     alarms: {
       active: () => alarmManager.active(),
       history: (limit) => alarmManager.history(limit),
