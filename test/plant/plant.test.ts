@@ -130,6 +130,39 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
     }
   });
 
+  it("a broker crash (kill -9) mid-stream, while the plant's database is away, loses no grade and duplicates none", async () => {
+    const plant = await startTestPlant(db.url, broker.url);
+    const stations = await Promise.all(["k-a", "k-b", "k-c"].map((id, i) => startTestStation({ id, lineId: `line-${i + 1}`, brokerUrl: broker.url })));
+    const LOTS = 6;
+    const expectedIds: string[] = [];
+    const produce = async (s: TestStation, from: number, to: number) => {
+      for (let lot = from; lot < to; lot++) {
+        const lotId = await gradeLot(s, `lot ${lot}`, cells(`${s.id}-L${lot}`, 8, () => ({ bin: "A" })));
+        for (let i = 0; i < 8; i++) expectedIds.push(`${s.id}:${lotId}:${s.id}-L${lot}-${String(i + 1).padStart(3, "0")}:${lotId}-run-${i + 1}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await Promise.all(stations.map((s) => waitUntil("station connected", () => s.publisher.connected())));
+      await Promise.all(stations.map((s) => produce(s, 0, 2)));
+      // the plant cannot write: what the stations send now waits in the broker's queue for the plant's session
+      await db.stop();
+      await waitUntil("the plant meets the database outage", () => !plant.service.health().database.ok);
+      await Promise.all(stations.map((s) => produce(s, 2, LOTS)));
+      await waitUntil("the broker has every grade", () => stations.every((s) => s.publisher.outboxSize() === 0));
+      await broker.kill();
+      await broker.start();
+      await db.start();
+      await waitUntil("every station's outbox drained", () => stations.every((s) => s.publisher.outboxSize() === 0), 30_000);
+      await waitUntil("all grades written", async () => (await count(plant.pool, "SELECT count(*) AS n FROM grades")) >= expectedIds.length, 30_000);
+      const rows = (await plant.pool.query<{ id: string }>("SELECT id FROM grades WHERE station_id LIKE 'k-%' ORDER BY id")).rows.map((r) => r.id);
+      expect(rows).toEqual([...expectedIds].sort());
+    } finally {
+      await Promise.all(stations.map((s) => s.dispose()));
+      await plant.stop();
+    }
+  });
+
   describe("REST API and cross-station history", () => {
     let plant: TestPlant;
     let stations: TestStation[];

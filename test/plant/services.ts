@@ -63,6 +63,7 @@ async function giveTo(dir: string, user: string, pkg: string): Promise<void> {
 // ---------------------------------------------------------------- Mosquitto
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? "/usr/sbin/mosquitto";
+export const MOSQUITTO_PASSWD_BIN = process.env.MOSQUITTO_PASSWD_BIN ?? "/usr/bin/mosquitto_passwd";
 
 export interface Broker {
   port: number;
@@ -70,24 +71,34 @@ export interface Broker {
   dir: string;
   /** SIGTERM: Mosquitto writes its persistence file and exits */
   stop(): Promise<void>;
+  /** SIGKILL: a crash — only what Mosquitto had autosaved survives */
+  kill(): Promise<void>;
   start(): Promise<void>;
   /** stop, then remove the folder */
   dispose(): Promise<void>;
 }
 
-export async function startBroker(): Promise<Broker> {
+/** `users`: the broker refuses anonymous clients and knows these user → password pairs (mosquitto_passwd). */
+export async function startBroker(o: { users?: Record<string, string> } = {}): Promise<Broker> {
   if (!existsSync(MOSQUITTO_BIN)) throw new MissingToolError("mosquitto", "mosquitto", MOSQUITTO_BIN);
   const dir = mkdtempSync(path.join(os.tmpdir(), "axviam-mosquitto-"));
   await giveTo(dir, "mosquitto", "mosquitto");
   const port = await freePort();
   const conf = path.join(dir, "mosquitto.conf");
+  for (const [i, [user, password]] of Object.entries(o.users ?? {}).entries()) {
+    await run(MOSQUITTO_PASSWD_BIN, [...(i === 0 ? ["-c"] : []), "-b", path.join(dir, "passwd"), user, password]);
+  }
+  if (o.users) await giveTo(path.join(dir, "passwd"), "mosquitto", "mosquitto");
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
+      ...(o.users ? ["allow_anonymous false", `password_file ${dir}/passwd`] : ["allow_anonymous true"]),
+      // as in a plant deployment (docs/operations.md): persistent, saved on change, not only at a clean exit
       "persistence true",
       `persistence_location ${dir}/`,
+      "autosave_on_changes true",
+      "autosave_interval 1",
       // the plant service may be away for long: keep its queue (Mosquitto's default caps it at 1000)
       "max_queued_messages 1000000",
       "max_inflight_messages 200",
@@ -97,6 +108,15 @@ export async function startBroker(): Promise<Broker> {
   );
   let proc: ChildProcess | undefined;
   let stderr = "";
+  const end = async (signal: NodeJS.Signals) => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once("exit", () => resolve());
+      p.kill(signal);
+    });
+  };
   const broker: Broker = {
     port,
     url: `mqtt://127.0.0.1:${port}`,
@@ -109,15 +129,8 @@ export async function startBroker(): Promise<Broker> {
       await Promise.race([waitFor(`mosquitto on port ${port}`, () => tcpOpen(port), 10_000), exited]);
       exited.catch(() => undefined);
     },
-    async stop() {
-      const p = proc;
-      proc = undefined;
-      if (!p || p.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        p.once("exit", () => resolve());
-        p.kill("SIGTERM");
-      });
-    },
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
     async dispose() {
       await broker.stop();
       rmSync(dir, { recursive: true, force: true });
