@@ -10,15 +10,15 @@
  */
 import { createRequire } from "node:module";
 import path from "node:path";
-import QRCode from "qrcode";
 import { FARADAY_C_PER_MOL } from "../domain/chemistry/chemistry.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { CertificateCurve, CertificateResult, DecisionReason, SignedCertificate } from "./certificate.types.ts";
+import { qrCodeNode } from "./qr-drawing.ts";
 import { installSharedFontCache } from "./shared-font-cache.ts";
 import { contentDigest, shortFingerprint } from "./signing.ts";
 import { lineChartSvg } from "./svg-chart.ts";
 
-export const LAYOUT_VERSION = "2";
+export const LAYOUT_VERSION = "3";
 export const EMBEDDED_FILE_NAME = "certificate.json";
 export const PAGE_SIZES = ["A4", "LETTER"] as const;
 export type CertificatePageSize = (typeof PAGE_SIZES)[number];
@@ -48,6 +48,9 @@ installSharedFontCache(robotoFonts.Roboto.normal);
 
 const PAGE_WIDTH_PT: Record<CertificatePageSize, number> = { A4: 595.28, LETTER: 612 };
 const PAGE_MARGIN_PT = 40;
+/** top margin: the simulated-data banner sits in the header above it */
+const PAGE_TOP_MARGIN_PT = { simulated: 46, measured: PAGE_MARGIN_PT };
+const QR_SIZE_PT = 92;
 
 /**
  * Text carried by the QR code: enough to look the certificate up and to tie a scan to the signed bytes.
@@ -74,17 +77,16 @@ export function formatFigure(value: number): string {
 export async function renderCertificatePdf(signed: SignedCertificate, options: RenderOptions = {}): Promise<Buffer> {
   const pageSize = options.pageSize ?? "A4";
   // pdfmake rewrites the document definition in place; never hand it the caller's objects.
-  const docDefinition = await buildDocument(structuredClone(signed), pageSize);
+  const docDefinition = buildDocument(structuredClone(signed), pageSize);
   return pdfmake.createPdf(docDefinition).getBuffer();
 }
 
-async function buildDocument(signed: SignedCertificate, pageSize: CertificatePageSize): Promise<Record<string, unknown>> {
+function buildDocument(signed: SignedCertificate, pageSize: CertificatePageSize): Record<string, unknown> {
   const { content } = signed;
   const issued = new Date(content.issuedAt);
   const contentWidth = PAGE_WIDTH_PT[pageSize] - 2 * PAGE_MARGIN_PT;
   const digest = contentDigest(content);
-  // One byte-mode segment: the payload is short, and qrcode's optimal mode segmentation (a shortest-path search) cost more than the rest of the code.
-  const qrSvg = await QRCode.toString([{ data: Buffer.from(qrPayload(signed, digest), "utf8"), mode: "byte" }], { type: "svg", errorCorrectionLevel: "M", margin: 0 });
+  const topMarginPt = content.simulated ? PAGE_TOP_MARGIN_PT.simulated : PAGE_TOP_MARGIN_PT.measured;
   const embedded = Buffer.from(canonicalJson(signed), "utf8").toString("base64");
   const kindTitle = content.kind === "imprint" ? "Factory imprint certificate" : "Second-life grading certificate";
   const banner = content.simulated
@@ -97,7 +99,7 @@ async function buildDocument(signed: SignedCertificate, pageSize: CertificatePag
 
   return {
     pageSize,
-    pageMargins: [PAGE_MARGIN_PT, content.simulated ? 46 : PAGE_MARGIN_PT, PAGE_MARGIN_PT, 44],
+    pageMargins: [PAGE_MARGIN_PT, topMarginPt, PAGE_MARGIN_PT, 44],
     info: {
       title: `${kindTitle} ${content.identity.serial}`,
       author: content.station.name,
@@ -145,7 +147,8 @@ async function buildDocument(signed: SignedCertificate, pageSize: CertificatePag
             { text: `Issued ${content.issuedAt} by ${content.station.name} (${content.station.id})`, style: "subtitle", margin: [0, 4, 0, 0] },
             { text: `Certificate ${content.id}`, style: "subtitle" },
           ],
-          { svg: qrSvg, width: 92, height: 92 },
+          // the header's right-hand column, at the top of the first page's content area
+          qrCodeNode(qrPayload(signed, digest), { xPt: PAGE_MARGIN_PT + contentWidth - QR_SIZE_PT, yPt: topMarginPt, sizePt: QR_SIZE_PT }),
         ],
         columnGap: 12,
       },

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificateContentSchema } from "../../server/certificates/certificate.types.ts";
 import type { SignedCertificate } from "../../server/certificates/certificate.types.ts";
 import { extractEmbeddedCertificate, verifyCertificate } from "../../server/certificates/verify.ts";
-import { formatFigure, renderCertificatePdf } from "../../server/certificates/pdf-renderer.ts";
+import { formatFigure, qrPayload, renderCertificatePdf } from "../../server/certificates/pdf-renderer.ts";
+import { qrModules } from "../../server/certificates/qr-drawing.ts";
 import { loadOrCreateKeyPair, publicKeyFingerprint, sign } from "../../server/certificates/signing.ts";
 import type { StationKeyPair } from "../../server/certificates/signing.ts";
 import { requireTools } from "../support/tools.ts";
@@ -33,6 +34,15 @@ const pdfText = async (buffer: Buffer) => {
   await writeFile(file, buffer);
   return execFileSync("pdftotext", ["-layout", file, "-"]).toString("utf8");
 };
+
+/** A binary PGM (P5, 8-bit) as pdftoppm -gray writes it: gray level 0–255 at a pixel position. */
+function grayPage(pgm: Buffer): { at(xPx: number, yPx: number): number } {
+  const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(pgm.subarray(0, 40).toString("latin1"));
+  if (!header) throw new Error("not an 8-bit binary PGM");
+  const width = Number(header[1]);
+  const pixels = pgm.subarray(header[0].length);
+  return { at: (xPx, yPx) => pixels[Math.floor(yPx) * width + Math.floor(xPx)] };
+}
 
 describe("certificate PDF", () => {
   it("is deterministic: same signed content → identical bytes", async () => {
@@ -76,6 +86,24 @@ describe("certificate PDF", () => {
     expect(text).toContain("stationary storage A");
     expect(text).toContain("SIMULATED DATA — measured on simulated equipment");
     expect(text).toContain("page 2 of 2");
+  });
+
+  it("draws every QR module where the header keeps the code (A4 and Letter)", async () => {
+    // Ground truth: the code's matrix from the qrcode library, and the layout's geometry — a 92 pt square at the
+    // top right of the content area (40 pt side margins, 46 pt top margin under the simulated banner).
+    const expected = qrModules(qrPayload(signed));
+    expect(expected.length).toBeGreaterThan(21);
+    const pxPerPt = 3;
+    for (const [pageSize, pageWidthPt] of [["A4", 595.28], ["LETTER", 612]] as const) {
+      const file = path.join(dir, `qr-${pageSize}.pdf`);
+      await writeFile(file, await renderCertificatePdf(signed, { pageSize }));
+      const page = grayPage(execFileSync("pdftoppm", ["-f", "1", "-l", "1", "-r", String(72 * pxPerPt), "-gray", file], { maxBuffer: 64 << 20 }));
+      const modulePt = 92 / expected.length;
+      const read = expected.map((row, r) =>
+        row.map((_, c) => page.at((pageWidthPt - 40 - 92 + (c + 0.5) * modulePt) * pxPerPt, (46 + (r + 0.5) * modulePt) * pxPerPt) < 128),
+      );
+      expect(read, pageSize).toEqual(expected);
+    }
   });
 
   it("omits the simulated banner for measured data", async () => {
