@@ -71,6 +71,11 @@ export class LotRunner {
   private readonly traces = new Map<string, TraceWriter>();
   /** run id → phase finished on the channel and every record drained */
   private readonly phaseDone = new Set<string>();
+  /**
+   * run id → equipment time of the phase it finished [s], added to the run only in the write that leaves the phase:
+   * a station killed while the lot waits for its slowest channel recounts the phase from the trace, never twice.
+   */
+  private readonly phaseTimeS = new Map<string, number>();
   /** the last few records of each run, for the state at the end of a phase */
   private recent = new Map<string, TraceRecord[]>();
   private ticking = false;
@@ -259,7 +264,7 @@ export class LotRunner {
         const last = recent.at(-1);
         if (last) {
           run.restVoltageV = restVoltage(recent);
-          run.equipmentTimeS += last.testTimeS;
+          this.phaseTimeS.set(run.id, last.testTimeS);
         }
         changed = true;
       }
@@ -270,6 +275,8 @@ export class LotRunner {
       return;
     }
     if (active.every((r) => this.phaseDone.has(r.id))) {
+      for (const run of active) run.equipmentTimeS += this.phaseTimeS.get(run.id) ?? 0;
+      this.phaseTimeS.clear();
       this.lot.phaseIndex += 1;
       this.lot.phaseState = "starting";
       if (this.lot.phaseIndex >= this.deps.recipe.phases.length) await this.finish();

@@ -25,11 +25,11 @@ import { CONFIG_DIR, waitFor } from "../support/station.ts";
 import { loginClient, startStationProcess, writeStationFolder, type StationProcess } from "../support/station-process.ts";
 
 const CHANNELS = 4;
-/** quick_check: 8 phases, ≈ 12 h of equipment time → ≈ 50 s at this speed */
-const SIM_SPEED = 900;
+/** quick_check: 8 phases, ≈ 12 h of equipment time → ≈ 36 s at this speed */
+const SIM_SPEED = 1200;
 const PIN = "731946";
 
-type Trigger = "wall" | "phase-start" | "analysis" | "certificates";
+type Trigger = "wall" | "phase-start" | "phase-end" | "analysis" | "certificates";
 interface Kill {
   trigger: Trigger;
   /** delay after the trigger fired [ms] */
@@ -41,15 +41,18 @@ interface Kill {
 /**
  * 5–8 kills. Random wall-clock points rarely land in the short windows (a phase start takes ~0.1 s, the analysis
  * ~1 s, the certificates ~1 s), so besides "wall" kills the plan aims some at those windows, with a random delay
- * inside them; the last two kills always aim at the analysis and the certificates.
+ * inside them: a phase start, a phase end (some channels finished, the slowest still running), and — the last two
+ * kills, always — the analysis and the certificates.
  */
 function killPlan(seed: number): Kill[] {
   const rng = createPrng(seed);
   const count = 5 + Math.floor(rng.uniform() * 4);
   const plan: Kill[] = [];
   for (let i = 0; i < count - 2; i++) {
-    const trigger: Trigger = rng.uniform() < 0.5 ? "wall" : "phase-start";
-    plan.push({ trigger, delayMs: trigger === "wall" ? rng.between(300, 6000) : rng.between(0, 400), downMs: rng.between(0, 1500) });
+    const draw = rng.uniform();
+    const trigger: Trigger = draw < 0.4 ? "wall" : draw < 0.7 ? "phase-start" : "phase-end";
+    const [lo, hi] = { wall: [300, 5000], "phase-start": [0, 150], "phase-end": [100, 600] }[trigger as "wall" | "phase-start" | "phase-end"];
+    plan.push({ trigger, delayMs: rng.between(lo, hi), downMs: rng.between(0, 1500) });
   }
   plan.push({ trigger: "analysis", delayMs: rng.between(0, 1200), downMs: rng.between(0, 1500) });
   plan.push({ trigger: "certificates", delayMs: rng.between(0, 400), downMs: rng.between(0, 1500) });
@@ -122,26 +125,36 @@ describe("station SIGKILL at random points during a lot", () => {
       const phase = phases[lot.phaseIndex] ?? "?";
       if (lot.phaseState === "starting") return `phase start "${phase}" (programs loading / chamber set-up; channels ${[...new Set(sim.live().map((c) => c.state))].join("/")})`;
       if (lot.phaseIndex === phases.length - 1 && lastPhaseDone()) return "analysis and grading";
+      const finished = sim.live().filter((c) => c.programId.endsWith(`/${phase}`) && c.state === "finished").length;
+      if (finished > 0) return `end of phase "${phase}" (${finished}/${CHANNELS} channels finished, the lot waits to move on)`;
       return `mid-phase "${phase}" (channels ${[...new Set(sim.live().map((c) => c.state))].join("/")})`;
     };
-    const triggered: Record<Trigger, () => boolean | undefined> = {
-      wall: () => true,
-      "phase-start": () => readLot().lot.phaseState === "starting" || undefined,
-      analysis: () => lastPhaseDone() || readLot().lot.state === "complete" || undefined,
-      certificates: () => readLot().lot.state === "complete" || undefined,
+    /** "hit": the trigger's window is open; "passed": the lot is beyond it (the kill is skipped) */
+    const triggered: Record<Trigger, () => "hit" | "passed" | undefined> = {
+      wall: () => "hit",
+      "phase-start": () => (readLot().lot.phaseState === "starting" ? "hit" : lastPhaseDone() ? "passed" : undefined),
+      "phase-end": () => {
+        const { lot } = readLot();
+        const ours = sim.live().filter((c) => c.programId.endsWith(`/${phases[lot.phaseIndex]}`));
+        if (lot.phaseState === "running" && ours.some((c) => c.state === "finished") && ours.some((c) => c.state === "running")) return "hit";
+        return lastPhaseDone() ? "passed" : undefined;
+      },
+      analysis: () => (lastPhaseDone() ? "hit" : readLot().lot.state === "complete" ? "passed" : undefined),
+      certificates: () => (readLot().lot.state === "complete" ? "hit" : undefined),
     };
 
     const hits: string[] = [];
+    const t0 = Date.now();
     for (const [i, kill] of plan.entries()) {
-      if (kill.trigger !== "certificates" && readLot().lot.state === "complete") {
-        hits.push(`kill ${i + 1} (${kill.trigger}): skipped, the lot was already complete`);
+      const when = await waitFor(`trigger ${kill.trigger} of kill ${i + 1}`, triggered[kill.trigger], 180_000, 20);
+      if (when === "passed") {
+        hits.push(`kill ${i + 1} (${kill.trigger}): skipped, the lot had passed that point`);
         continue;
       }
-      await waitFor(`trigger ${kill.trigger} of kill ${i + 1}`, triggered[kill.trigger], 180_000, 20);
       await new Promise((r) => setTimeout(r, kill.delayMs));
       const doing = activity();
       await station.kill();
-      hits.push(`kill ${i + 1} (${kill.trigger} +${Math.round(kill.delayMs)} ms): ${doing}`);
+      hits.push(`kill ${i + 1} at ${((Date.now() - t0) / 1000).toFixed(1)} s (${kill.trigger} +${Math.round(kill.delayMs)} ms): ${doing}`);
       await new Promise((r) => setTimeout(r, kill.downMs));
       station = startStationProcess(configFile);
       expect(await station.adminPin).toBeUndefined(); // users survived: no second first-start
