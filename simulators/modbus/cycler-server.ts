@@ -1,12 +1,16 @@
 /**
  * Modbus TCP front-end of the simulated cycler: serves a SimCyclerApi through the register map
- * (station-config/maps/modbus-cycler.yaml) with modbus-serial's ServerTCP, as a real instrument would.
- * Exceptions: 0x02 outside the map (or a trigger block not written whole), 0x03 beyond 125 read / 123 written
- * registers or for an undecodable command, 0x04 when the cycler rejects a command (reason in commandResult).
- * Link faults (dropped, delayed, corrupted) are switchable at run time for tests.
+ * (station-config/maps/modbus-cycler.yaml), as a real instrument would. Functions 3, 4, 6 and 16 are answered
+ * here, synchronously and in arrival order, so pipelined requests (the map's maxRequestsInFlight) are served in
+ * order; modbus-serial's ServerTCP is not used: it parses every frame after a setTimeout(0), which costs ≥ 1 ms per
+ * request and reorders a write behind a read that came after it.
+ * Exceptions: 0x01 for any other function, 0x02 outside the map (or a trigger block not written whole), 0x03 beyond
+ * 125 read / 123 written registers or for an undecodable command, 0x04 when the cycler rejects a command (reason
+ * in commandResult). Requests for another unit id get no reply. Link faults (dropped, delayed, corrupted) are
+ * switchable at run time for tests.
  */
 import net from "node:net";
-import { ServerTCP } from "modbus-serial";
+import type { ChannelLive } from "../../server/domain/equipment/channel.ts";
 import { SimRequestError, type LinkFaults, type SimCyclerApi } from "../cycler/sim-cycler-api.ts";
 import { blockExtent, locate, type RegisterMap } from "../../server/equipment/modbus/register-map.ts";
 import {
@@ -38,14 +42,16 @@ export interface ModbusCyclerServerOptions {
 export interface ModbusCyclerServer {
   port: number;
   faults: LinkFaults;
+  /** requests answered so far (exception replies included) with this function code */
+  requestsServed(functionCode: number): number;
   stop(): Promise<void>;
 }
 
 const EXCEPTION = { illegalFunction: 0x01, illegalAddress: 0x02, illegalValue: 0x03, deviceFailure: 0x04 } as const;
-/** read holding, read input, write single, write multiple: everything else (coils, discrete inputs, FC 23 …) is 0x01 */
-const SUPPORTED_FUNCTIONS: ReadonlySet<number> = new Set([3, 4, 6, 16]);
+/** MBAP header (transaction id, protocol id, length, unit id) */
+const MBAP_BYTES = 7;
 
-/** An error ServerTCP turns into a Modbus exception reply with this code. */
+/** A request answered with a Modbus exception reply carrying this code. */
 class ModbusException extends Error {
   constructor(
     readonly modbusErrorCode: number,
@@ -54,23 +60,6 @@ class ModbusException extends Error {
     super(message);
     this.name = "ModbusException";
   }
-}
-
-async function freePort(host: string): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(0, host, resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function listen(vector: object, host: string, port: number, unitId: number): Promise<ServerTCP> {
-  const server = new ServerTCP(vector, { host, port, unitID: unitId });
-  await new Promise<void>((resolve, reject) => {
-    server.once("initialized", () => resolve());
-    server.once("serverError", (e: Error) => reject(e));
-  });
-  return server;
 }
 
 export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Promise<ModbusCyclerServer> {
@@ -95,18 +84,33 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
     corruptChannels: [],
   };
 
+  /**
+   * One reading of all channels serves every request handled in the same synchronous run (the pipelined reads of
+   * one poll arrive together): cycler.live() builds every channel's values, and reading it once per 4-block request
+   * made a 512-channel poll cost 128 full readings. Nothing else runs until the microtask that drops it, and a
+   * write drops it at once, so no request can see values older than the request before it.
+   */
+  let liveReading: ChannelLive[] | undefined;
+  const currentLive = (): ChannelLive[] => {
+    if (liveReading === undefined) {
+      liveReading = cycler.live();
+      queueMicrotask(() => (liveReading = undefined));
+    }
+    return liveReading;
+  };
+
   /** Slice [offset, offset + length) of blocks of `size` registers, encoding only the instances touched. */
-  const instances = (offset: number, length: number, size: number, available: number, encode: (k: number, words: Uint16Array, at: number) => void): number[] => {
+  const instances = (offset: number, length: number, size: number, available: number, encode: (k: number, words: Uint16Array, at: number) => void): Uint16Array => {
     const first = Math.floor(offset / size);
     const last = Math.floor((offset + length - 1) / size);
     if (last >= available) throw new ModbusException(EXCEPTION.illegalAddress, `block ${last} does not exist on this instrument (${available} channels)`);
     const words = new Uint16Array((last - first + 1) * size);
     for (let k = first; k <= last; k++) encode(k, words, (k - first) * size);
     const start = offset - first * size;
-    return Array.from(words.subarray(start, start + length));
+    return words.subarray(start, start + length);
   };
 
-  const readInput = (address: number, length: number): number[] => {
+  const readInput = (address: number, length: number): Uint16Array => {
     if (length < 1 || length > map.maxReadRegisters) throw new ModbusException(EXCEPTION.illegalValue, `read of ${length} registers (1..${map.maxReadRegisters})`);
     const hit = locate(map.input, address, length);
     if (!hit) throw new ModbusException(EXCEPTION.illegalAddress, `input registers ${address}..${address + length - 1} are not in the map`);
@@ -114,22 +118,22 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
     try {
       switch (hit.name) {
         case "identification":
-          return Array.from(encodeInfo(map, cycler.info()).subarray(offset, offset + length));
+          return encodeInfo(map, cycler.info()).subarray(offset, offset + length);
         case "live": {
-          const live = cycler.live();
+          const live = currentLive();
           return instances(offset, length, hit.block.size, live.length, (k, words, at) => {
             encodeLiveBlock(map, live[k], words, at);
             if (faults.corruptChannels.includes(live[k].channel)) corruptLiveBlock(map, words, at);
           });
         }
         case "programId": {
-          const live = cycler.live();
+          const live = currentLive();
           return instances(offset, length, hit.block.size, live.length, (k, words, at) => encodeProgramIdBlock(map, live[k].programId, words, at));
         }
         case "commandResult":
-          return Array.from(commandResult.subarray(offset, offset + length));
+          return commandResult.subarray(offset, offset + length);
         case "recordWindow":
-          return Array.from(recordWindow.subarray(offset, offset + length));
+          return recordWindow.subarray(offset, offset + length);
       }
     } catch (e) {
       if (e instanceof ModbusException) throw e;
@@ -137,10 +141,10 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
     }
   };
 
-  const readHolding = (address: number, length: number): number[] => {
+  const readHolding = (address: number, length: number): Uint16Array => {
     if (length < 1 || length > map.maxReadRegisters) throw new ModbusException(EXCEPTION.illegalValue, `read of ${length} registers (1..${map.maxReadRegisters})`);
     if (!locate(map.holding, address, length)) throw new ModbusException(EXCEPTION.illegalAddress, `holding registers ${address}..${address + length - 1} are not in the map`);
-    return Array.from(holding.subarray(address, address + length));
+    return holding.subarray(address, address + length);
   };
 
   /** Record the outcome readable in commandResult; a failure also answers with `exception`. */
@@ -189,7 +193,7 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
     conclude({ status: "ok", command: 0, channel, message: "" });
   };
 
-  const writeHolding = (address: number, values: number[]): void => {
+  const writeHolding = (address: number, values: ArrayLike<number>): void => {
     if (values.length < 1 || values.length > map.maxWriteRegisters) throw new ModbusException(EXCEPTION.illegalValue, `write of ${values.length} registers (1..${map.maxWriteRegisters})`);
     const hit = locate(map.holding, address, values.length);
     if (!hit) throw new ModbusException(EXCEPTION.illegalAddress, `holding registers ${address}..${address + values.length - 1} are not writable`);
@@ -197,88 +201,71 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
       throw new ModbusException(EXCEPTION.illegalAddress, `${hit.name} must be written whole: ${hit.block.size} registers at ${hit.block.base}`);
     }
     holding.set(values, address);
+    liveReading = undefined; // a command changes what the channels report
     if (hit.name === "heartbeat") cycler.heartbeat();
     else if (hit.name === "command") runCommand();
     else if (hit.name === "recordRequest") runRecordRequest();
   };
 
-  const vector = {
-    getInputRegister: (address: number) => readInput(address, 1)[0],
-    getMultipleInputRegisters: (address: number, length: number) => readInput(address, length),
-    getHoldingRegister: (address: number) => readHolding(address, 1)[0],
-    getMultipleHoldingRegisters: (address: number, length: number) => readHolding(address, length),
-    setRegister: (address: number, value: number) => writeHolding(address, [value]),
-    setRegisterArray: (address: number, values: number[]) => writeHolding(address, values),
+  /** A reply frame: the request's MBAP with the new length, then `pdu` (function code first). */
+  const reply = (frame: Buffer, pdu: Buffer): Buffer => {
+    const out = Buffer.allocUnsafe(MBAP_BYTES + pdu.length);
+    frame.copy(out, 0, 0, 4); // transaction and protocol id
+    out.writeUInt16BE(1 + pdu.length, 4);
+    out[6] = frame[6];
+    pdu.copy(out, MBAP_BYTES);
+    return out;
   };
 
-  let server: ServerTCP | undefined;
-  for (let attempt = 0; server === undefined; attempt++) {
-    const port = o.port === 0 ? await freePort(host) : o.port;
+  const registersPdu = (fc: number, words: ArrayLike<number>): Buffer => {
+    const pdu = Buffer.allocUnsafe(2 + 2 * words.length);
+    pdu[0] = fc;
+    pdu[1] = 2 * words.length;
+    for (let i = 0; i < words.length; i++) pdu.writeUInt16BE(words[i], 2 + 2 * i);
+    return pdu;
+  };
+
+  /** The reply PDU to one request PDU (function code first); a ModbusException becomes an exception reply. */
+  const served = new Map<number, number>();
+  const answer = (pdu: Buffer): Buffer => {
+    const fc = pdu[0];
+    served.set(fc, (served.get(fc) ?? 0) + 1);
     try {
-      server = await listen(vector, host, port, o.unitId);
+      if (pdu.length < 5) throw new ModbusException(EXCEPTION.illegalValue, `function ${fc}: request of ${pdu.length} bytes is too short`);
+      const address = pdu.readUInt16BE(1);
+      const quantity = pdu.readUInt16BE(3);
+      switch (fc) {
+        case 3:
+          return registersPdu(fc, readHolding(address, quantity));
+        case 4:
+          return registersPdu(fc, readInput(address, quantity));
+        case 6:
+          writeHolding(address, [quantity]);
+          return pdu.subarray(0, 5); // the echo of the request
+        case 16: {
+          // ServerTCP failed writes beyond 127 registers with 0x04 before looking at them; the limit is 0x03
+          if (quantity < 1 || quantity > map.maxWriteRegisters) throw new ModbusException(EXCEPTION.illegalValue, `write of ${quantity} registers (1..${map.maxWriteRegisters})`);
+          if (pdu.length !== 6 + 2 * quantity || pdu[5] !== 2 * quantity) throw new ModbusException(EXCEPTION.illegalValue, `write of ${quantity} registers carries ${pdu.length - 6} bytes (byte count ${pdu[5]})`);
+          const values = new Uint16Array(quantity);
+          for (let i = 0; i < quantity; i++) values[i] = pdu.readUInt16BE(6 + 2 * i);
+          writeHolding(address, values);
+          return pdu.subarray(0, 5); // function, address, quantity
+        }
+        default:
+          throw new ModbusException(EXCEPTION.illegalFunction, `function ${fc} is not served (only 3, 4, 6 and 16)`);
+      }
     } catch (e) {
-      // a free port can be taken between probing and listening; only then try another
-      if (o.port !== 0 || attempt >= 4 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
+      return Buffer.from([fc | 0x80, e instanceof ModbusException ? e.modbusErrorCode : EXCEPTION.deviceFailure]);
     }
-  }
-  // ServerTCP re-emits per-socket failures; without listeners an "error" event would crash the simulator.
-  server.on("error", () => undefined);
-  server.on("socketError", () => undefined);
-  // ServerTCP keeps its net.Server private and does not expose the bound port (0 would also mean 502 to it).
-  const tcp = (server as unknown as { _server: net.Server })._server;
-  const port = (tcp.address() as net.AddressInfo).port;
-
-  const exceptionReply = (frame: Buffer, code: number): Buffer => {
-    const reply = Buffer.alloc(9);
-    reply.writeUInt16BE(frame.readUInt16BE(0), 0);
-    reply.writeUInt16BE(0, 2);
-    reply.writeUInt16BE(3, 4);
-    reply.writeUInt8(frame[6], 6);
-    reply.writeUInt8(frame[7] | 0x80, 7);
-    reply.writeUInt8(code, 8);
-    return reply;
   };
 
-  /**
-   * Read Input Registers (0x04) answered here, on the hot path of live values and record windows: ServerTCP parses
-   * every frame after a setTimeout(0), which adds ≥ 1 ms per request and caps bulk record transfer.
-   */
-  const inputRegistersReply = (frame: Buffer): Buffer => {
-    let words: number[];
-    try {
-      words = readInput(frame.readUInt16BE(8), frame.readUInt16BE(10));
-    } catch (e) {
-      return exceptionReply(frame, e instanceof ModbusException ? e.modbusErrorCode : EXCEPTION.deviceFailure);
-    }
-    const reply = Buffer.alloc(9 + 2 * words.length);
-    frame.copy(reply, 0, 0, 4); // transaction and protocol id
-    reply.writeUInt16BE(3 + 2 * words.length, 4);
-    reply.writeUInt8(frame[6], 6);
-    reply.writeUInt8(4, 7);
-    reply.writeUInt8(2 * words.length, 8);
-    words.forEach((w, i) => reply.writeUInt16BE(w, 9 + 2 * i));
-    return reply;
-  };
-
-  /**
-   * Sits between the socket and ServerTCP's frame parser: answers over-long requests with 0x03 itself
-   * (ServerTCP fails them with 0x04 beyond 127 registers, before any vector is called) and delays frames.
-   */
-  const gate = (sock: net.Socket, deliver: (chunk: Buffer) => void): ((chunk: Buffer) => void) => {
-    let pending = Buffer.alloc(0);
+  /** Frames the byte stream of one connection into requests, each answered in order (after the delay fault, if set). */
+  const serve = (sock: net.Socket) => {
+    let pending: Buffer = Buffer.alloc(0);
     const handle = (frame: Buffer) => {
-      const unit = frame[6];
-      const fc = frame[7];
-      const quantity = frame.length >= 12 ? frame.readUInt16BE(10) : 1;
-      const answered = o.unitId === 0 || unit === o.unitId;
-      const tooMany = ((fc === 3 || fc === 4) && (quantity === 0 || quantity > map.maxReadRegisters)) || (fc === 16 && (quantity === 0 || quantity > map.maxWriteRegisters));
+      if (o.unitId !== 0 && frame[6] !== o.unitId) return; // another unit on a gateway: not ours to answer
       const act = () => {
-        if (sock.destroyed) return;
-        // ServerTCP sends nothing at all for coil functions without a coil vector: a client would hang until its timeout.
-        if (answered && !SUPPORTED_FUNCTIONS.has(fc)) sock.write(exceptionReply(frame, EXCEPTION.illegalFunction));
-        else if (answered && tooMany) sock.write(exceptionReply(frame, EXCEPTION.illegalValue));
-        else if (answered && fc === 4 && frame.length === 12) sock.write(inputRegistersReply(frame));
-        else deliver(frame);
+        if (!sock.destroyed) sock.write(reply(frame, answer(frame.subarray(MBAP_BYTES))));
       };
       if (faults.delayMs > 0) {
         const t = setTimeout(() => {
@@ -288,17 +275,17 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
         timers.add(t);
       } else act();
     };
-    return (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 8 && pending.length >= 6 + pending.readUInt16BE(4)) {
+    sock.on("data", (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= 6 && pending.length >= 6 + pending.readUInt16BE(4)) {
         const total = 6 + pending.readUInt16BE(4);
-        handle(pending.subarray(0, total));
+        if (total > MBAP_BYTES) handle(pending.subarray(0, total));
         pending = pending.subarray(total);
       }
-    };
+    });
   };
 
-  tcp.prependListener("connection", (sock: net.Socket) => {
+  const tcp = net.createServer((sock) => {
     if (dropped) {
       sock.destroy();
       return;
@@ -307,20 +294,22 @@ export async function startModbusCyclerServer(o: ModbusCyclerServerOptions): Pro
     // Request/response traffic: without TCP_NODELAY, Nagle's algorithm and delayed ACKs add milliseconds per reply.
     sock.setNoDelay(true);
     sock.once("close", () => sockets.delete(sock));
-    const on = sock.on.bind(sock);
-    // ServerTCP registers its frame parser with sock.on("data"); route it through the gate.
-    sock.on = ((event: string, listener: (chunk: Buffer) => void) =>
-      event === "data" ? on("data", gate(sock, listener)) : on(event, listener)) as typeof sock.on;
+    sock.on("error", () => undefined); // a client that vanishes mid-reply: its close follows
+    serve(sock);
   });
+  await new Promise<void>((resolve, reject) => tcp.once("error", reject).listen(o.port, host, () => resolve()));
+  const port = (tcp.address() as net.AddressInfo).port;
 
   return {
     port,
     faults,
+    requestsServed: (functionCode) => served.get(functionCode) ?? 0,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
         timers.clear();
-        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        tcp.close(() => resolve());
       }),
   };
 }

@@ -2,6 +2,8 @@
  * The Modbus TCP driver against the simulator's Modbus front-end on loopback: the shared CyclerDriver contract,
  * then what is specific to Modbus (read splitting, request limits, out-of-map writes).
  */
+import { once } from "node:events";
+import net from "node:net";
 import ModbusSerial from "modbus-serial";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ChannelLive, ChannelRecord } from "../../server/domain/equipment/channel.ts";
@@ -117,18 +119,81 @@ describe("modbus driver specifics", () => {
 
   it("reads 37 channels in ⌈37 / 4⌉ = 10 requests of whole 27-register blocks", async () => {
     expect(await rig.driver.readLive()).toEqual(rig.sim.live()); // first poll also reads each program id once
-    const before = rig.liveCalls();
+    const before = rig.server.requestsServed(4);
     const live = await rig.driver.readLive();
-    expect(rig.liveCalls() - before).toBe(10); // the server asks its core once per request
+    expect(rig.server.requestsServed(4) - before).toBe(10);
     expect(live.map((c) => c.channel)).toEqual(Array.from({ length: 37 }, (_, i) => i + 1));
   });
 
   it("reads the program id only when its CRC changes", async () => {
     rig.sim.load(5, { id: "pid-A", steps: [{ mode: "rest", ends: [{ on: "time", op: ">=", value: 1, then: "end" }], log: { everyS: 1 } }], safety: { maxVoltageV: 4.2, minVoltageV: 2.5, maxCurrentA: 5, maxTemperatureC: 55 } });
     expect((await rig.driver.readLive())[4].programId).toBe("pid-A");
-    const before = rig.liveCalls();
+    const before = rig.server.requestsServed(4);
     await rig.driver.readLive();
-    expect(rig.liveCalls() - before).toBe(10);
+    expect(rig.server.requestsServed(4) - before).toBe(10); // the live blocks only, no programId block
+  });
+
+  it("pipelines the poll's reads up to the map's maxRequestsInFlight, and one at a time where the map says 1", async () => {
+    const DELAY_MS = 100; // per request, on the server: 10 requests one at a time take ≥ 1 s
+    rig.server.faults.delayMs = DELAY_MS;
+    let t0 = performance.now();
+    await rig.driver.readLive();
+    const pipelinedMs = performance.now() - t0;
+    expect(map.maxRequestsInFlight).toBeGreaterThanOrEqual(10);
+    expect(pipelinedMs).toBeLessThan(5 * DELAY_MS);
+    const serial = createModbusCyclerDriver({ host: "127.0.0.1", port: rig.server.port, unitId: 1, map: { ...map, maxRequestsInFlight: 1 }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+    try {
+      rig.server.faults.delayMs = 0;
+      await serial.connect();
+      await serial.readLive(); // first poll reads every program id once
+      rig.server.faults.delayMs = DELAY_MS;
+      t0 = performance.now();
+      expect(await serial.readLive()).toEqual(rig.sim.live());
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(10 * DELAY_MS - 1);
+    } finally {
+      await serial.close();
+    }
+  });
+
+  it("answers requests sent together in order (a write before the read that follows it), from one reading of the channels", async () => {
+    // raw Modbus TCP frames, built here from the protocol spec: MBAP (tid, protocol 0, length, unit) + PDU
+    const frame = (tid: number, pdu: number[]) => {
+      const b = Buffer.alloc(7 + pdu.length);
+      b.writeUInt16BE(tid, 0);
+      b.writeUInt16BE(1 + pdu.length, 4);
+      b[6] = 1;
+      Buffer.from(pdu).copy(b, 7);
+      return b;
+    };
+    const u16 = (x: number) => [x >> 8, x & 0xff];
+    const read4 = (tid: number, address: number, count: number) => frame(tid, [4, ...u16(address), ...u16(count)]);
+    // recordRequest at 100: channel 3, afterSeq 7 (u64), max 2; then the window header at 40000; then 10 live blocks
+    const requestWords = [3, 0, 0, 0, 7, 2];
+    const frames = [frame(1, [16, ...u16(100), ...u16(6), 12, ...requestWords.flatMap(u16)]), read4(2, 40000, 6), ...Array.from({ length: 10 }, (_, k) => read4(3 + k, 1000 + 27 * k, 27))];
+    const sock = net.connect(rig.server.port, "127.0.0.1");
+    await once(sock, "connect");
+    const before = rig.liveCalls();
+    const replies: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    const all = new Promise<void>((resolve) =>
+      sock.on("data", (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 6 && pending.length >= 6 + pending.readUInt16BE(4)) {
+          replies.push(pending.subarray(0, 6 + pending.readUInt16BE(4)));
+          pending = pending.subarray(6 + pending.readUInt16BE(4));
+        }
+        if (replies.length === frames.length) resolve();
+      }),
+    );
+    sock.write(Buffer.concat(frames));
+    await all;
+    sock.destroy();
+    expect(replies.map((r) => r.readUInt16BE(0))).toEqual(frames.map((_, i) => i + 1));
+    expect([...replies[0].subarray(7)]).toEqual([16, ...u16(100), ...u16(6)]);
+    const header = replies[1].subarray(9);
+    expect([header.readUInt16BE(0), header.readUInt16BE(8), header.readUInt16BE(10)]).toEqual([3, 7, 0]); // echo of the write before it
+    expect(replies.slice(2).map((r) => r.readUInt16BE(9))).toEqual(Array.from({ length: 10 }, (_, k) => k + 1)); // block k holds channel k + 1
+    expect(rig.liveCalls() - before).toBe(1);
   });
 
   it("pages a large readRecords through the 32-slot window with no gap", async () => {

@@ -1,7 +1,8 @@
 /**
  * CyclerDriver over Modbus TCP (modbus-serial client), driven by a register map (station-config/maps).
- * modbus-serial pitfalls handled here (DESIGN §14): every request has a timeout (#308); one request in flight per
- * connection, so all requests go through one queue (#404); no auto-reconnect, so after a drop a NEW client is
+ * modbus-serial pitfalls handled here (DESIGN §14): every request has a timeout (#308); one job at a time per
+ * connection, so all requests go through one queue (#404), and within the live poll only as many reads pipelined
+ * as the map's maxRequestsInFlight allows (1 unless the instrument declares more); no auto-reconnect, so after a drop a NEW client is
  * connected with exponential backoff (#461); reads are split to ≤ 125 registers, never splitting a channel block.
  */
 import ModbusSerial from "modbus-serial";
@@ -54,6 +55,32 @@ type ModbusRTU = InstanceType<typeof ModbusRTU>;
 
 const isTimeout = (e: unknown) => (e as { errno?: string }).errno === "ETIMEDOUT" || (e as { name?: string }).name === "TransactionTimedOutError";
 const modbusCode = (e: unknown): number | undefined => (e as { modbusCode?: number }).modbusCode;
+
+/**
+ * fn over items with at most `depth` calls pending at once, results in item order. Modbus TCP tells pipelined
+ * replies apart by their MBAP transaction id ("several MODBUS transactions can be activated simultaneously on the
+ * same TCP connection", Modbus Messaging on TCP/IP Implementation Guide V1.0b), which modbus-serial matches per
+ * transaction; whether the instrument accepts more than one is its map's maxRequestsInFlight. After a failure no
+ * further call starts.
+ */
+async function pipelined<T, R>(items: readonly T[], depth: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(depth, items.length) }, lane));
+  return out;
+}
 
 export function createModbusCyclerDriver(o: ModbusCyclerDriverOptions): CyclerDriver {
   const { map } = o;
@@ -183,28 +210,23 @@ export function createModbusCyclerDriver(o: ModbusCyclerDriverOptions): CyclerDr
     }
   };
 
+  /** Read every channel's live block, up to map.maxRequestsInFlight reads pipelined; program ids only where their CRC changed. */
   const readLiveBlocks = async (client: ModbusRTU, cyc: CyclerInfo): Promise<ChannelLive[]> => {
     const block = map.input.live;
-    const out: ChannelLive[] = [];
-    for (const r of planBlockReads(block, 0, cyc.channelCount, map.maxReadRegisters)) {
-      const { data } = await client.readInputRegisters(r.address, r.length);
-      for (let i = 0; i < r.blocks; i++) {
-        const k = r.firstBlock + i;
-        const { live } = decodeLiveBlock(map, data, i * block.size, `live block ${k}`);
-        const { programIdCrc32, ...rest } = live;
-        let known = programIds.get(k);
-        if (known?.crc !== programIdCrc32) {
-          const pid = map.input.programId;
-          const words = (await client.readInputRegisters(pid.base + k * pid.size, pid.size)).data;
-          const id = decodeProgramIdBlock(map, words, 0, `programId block ${k}`);
-          known = { crc: crc32(id), id };
-          // cache only a consistent pair: if a load raced between the two reads, read the id again next time
-          if (known.crc === programIdCrc32) programIds.set(k, known);
-        }
-        out.push({ ...rest, programId: known.id });
-      }
+    const pid = map.input.programId;
+    const depth = map.maxRequestsInFlight;
+    const reads = planBlockReads(block, 0, cyc.channelCount, map.maxReadRegisters);
+    const replies = await pipelined(reads, depth, async (r) => (await client.readInputRegisters(r.address, r.length)).data);
+    const lives = reads.flatMap((r, j) => Array.from({ length: r.blocks }, (_, i) => decodeLiveBlock(map, replies[j], i * block.size, `live block ${r.firstBlock + i}`).live));
+    const stale = lives.flatMap((live, k) => (programIds.get(k)?.crc === live.programIdCrc32 ? [] : [k]));
+    const ids = await pipelined(stale, depth, async (k) => decodeProgramIdBlock(map, (await client.readInputRegisters(pid.base + k * pid.size, pid.size)).data, 0, `programId block ${k}`));
+    const fresh = new Map(stale.map((k, i) => [k, ids[i]]));
+    for (const [k, id] of fresh) {
+      // cache only a consistent pair: if a load raced between the two reads, read the id again next time
+      if (crc32(id) === lives[k].programIdCrc32) programIds.set(k, { crc: lives[k].programIdCrc32, id });
     }
-    return out;
+    // a block not re-read has a cached id with its CRC (that is why it was not stale)
+    return lives.map(({ programIdCrc32: _, ...rest }, k) => ({ ...rest, programId: fresh.get(k) ?? programIds.get(k)!.id }));
   };
 
   const readRecordPage = async (client: ModbusRTU, channel: number, afterSeq: bigint, max: number): Promise<ChannelRecord[]> => {

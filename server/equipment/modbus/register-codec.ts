@@ -42,13 +42,36 @@ const INT_LAYOUT: Record<string, { width: number; signed: boolean }> = {
   u64: { width: 4, signed: false },
 };
 
-function layout(f: RegisterField, path: string): { width: number; signed: boolean; lo: bigint; hi: bigint } {
+interface Layout {
+  width: number;
+  signed: boolean;
+  /** 2^(16·width) */
+  modulus: number;
+  lo: bigint;
+  hi: bigint;
+}
+
+/**
+ * Layouts per field, worked out once: the codec runs for every block of every poll (4096 channels at 1 Hz), and
+ * rebuilding them (with BigInt bounds) on each access cost more than the transfer itself. Maps are not mutated.
+ */
+const layouts = new WeakMap<RegisterField, Layout>();
+
+function layout(f: RegisterField, path: string): Layout {
+  const known = layouts.get(f);
+  if (known) return known;
   const l = INT_LAYOUT[f.type];
   if (!l) throw new RegisterEncodeError(path, `field type ${f.type} is not an integer`);
   const bits = BigInt(16 * l.width);
-  return l.signed
-    ? { ...l, lo: -(1n << (bits - 1n)), hi: (1n << (bits - 1n)) - 1n }
-    : { ...l, lo: 0n, hi: (1n << bits) - 1n };
+  const made: Layout = l.signed
+    ? { ...l, modulus: 2 ** (16 * l.width), lo: -(1n << (bits - 1n)), hi: (1n << (bits - 1n)) - 1n }
+    : { ...l, modulus: 2 ** (16 * l.width), lo: 0n, hi: (1n << bits) - 1n };
+  layouts.set(f, made);
+  return made;
+}
+
+function missing(path: string, i: number): RegisterDecodeError {
+  return new RegisterDecodeError(path, `register ${i} missing from the reply`);
 }
 
 /** Big-endian words, high word first; two's complement for signed types. */
@@ -57,11 +80,22 @@ function readRaw(words: Words, at: number, f: RegisterField, path: string): bigi
   let raw = 0n;
   for (let i = 0; i < width; i++) {
     const w = words[at + f.offset + i];
-    if (w === undefined) throw new RegisterDecodeError(path, `register ${at + f.offset + i} missing from the reply`);
+    if (w === undefined) throw missing(path, at + f.offset + i);
     raw = (raw << 16n) | BigInt(w & 0xffff);
   }
   const bits = BigInt(16 * width);
   return signed && raw >= 1n << (bits - 1n) ? raw - (1n << bits) : raw;
+}
+
+/** readRaw for fields of up to 32 bits, in plain numbers (exact below 2^53); the error path is `${block}.${name}`. */
+function readSmall(words: Words, at: number, f: RegisterField, l: Layout, block: string): number {
+  let raw = 0;
+  for (let i = 0; i < l.width; i++) {
+    const w = words[at + f.offset + i];
+    if (w === undefined) throw missing(`${block}.${f.name}`, at + f.offset + i);
+    raw = raw * 0x10000 + (w & 0xffff);
+  }
+  return l.signed && raw >= l.modulus / 2 ? raw - l.modulus : raw;
 }
 
 function writeRaw(words: MutableWords, at: number, f: RegisterField, raw: bigint, path: string): void {
@@ -74,114 +108,173 @@ function writeRaw(words: MutableWords, at: number, f: RegisterField, raw: bigint
   }
 }
 
+/** writeRaw of an integer-valued number: plain arithmetic up to 32 bits, BigInt beyond. */
+function writeInt(words: MutableWords, at: number, f: RegisterField, raw: number, path: string): void {
+  const l = layout(f, path);
+  if (l.width > 2) return writeRaw(words, at, f, BigInt(raw), path);
+  if (raw < Number(l.lo) || raw > Number(l.hi)) throw new RegisterEncodeError(path, `raw value ${raw} does not fit ${f.type}`);
+  let u = raw < 0 ? raw + l.modulus : raw;
+  for (let i = l.width - 1; i >= 0; i--) {
+    words[at + f.offset + i] = u % 0x10000;
+    u = Math.floor(u / 0x10000);
+  }
+}
+
 function rangeText(f: RegisterField, unit: string): string {
   return `[${f.min ?? "-inf"}, ${f.max ?? "+inf"}] ${unit}`;
 }
 
-/** Read fields of one block instance (or group slot) starting at word index `at`. */
-export function reader(words: Words, at: number, fields: readonly RegisterField[], path: string) {
-  const get = (n: string) => field(fields, n);
-  const p = (n: string) => `${path}.${n}`;
-  const optional = (n: string, scale?: number): number | undefined => {
-    const f = get(n);
-    const raw = readRaw(words, at, f, p(n));
-    if (f.absentRaw !== undefined && raw === BigInt(f.absentRaw)) return undefined;
-    if (raw > BigInt(Number.MAX_SAFE_INTEGER)) throw new RegisterDecodeError(p(n), `raw value ${raw} exceeds 2^53`);
-    const value = Number(raw) / (scale ?? f.scale ?? 1);
+/**
+ * Read fields of one block instance (or group slot) starting at word index `at`. A class, not a closure bundle:
+ * one is made per block of every poll, and under tsx each named closure also costs a defineProperty.
+ */
+class FieldReader {
+  constructor(
+    private readonly words: Words,
+    private readonly at: number,
+    private readonly fields: readonly RegisterField[],
+    private readonly path: string,
+  ) {}
+
+  private p(n: string): string {
+    return `${this.path}.${n}`;
+  }
+
+  opt(n: string, scale?: number): number | undefined {
+    const f = field(this.fields, n);
+    const l = layout(f, n);
+    let raw: number;
+    if (l.width > 2) {
+      const big = readRaw(this.words, this.at, f, this.p(n));
+      if (f.absentRaw !== undefined && big === BigInt(f.absentRaw)) return undefined;
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new RegisterDecodeError(this.p(n), `raw value ${big} exceeds 2^53`);
+      raw = Number(big);
+    } else {
+      raw = readSmall(this.words, this.at, f, l, this.path);
+      if (raw === f.absentRaw) return undefined;
+    }
+    const value = raw / (scale ?? f.scale ?? 1);
     if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
-      throw new RegisterDecodeError(p(n), `raw 0x${(raw < 0n ? raw + (1n << BigInt(16 * layout(f, n).width)) : raw).toString(16)} = ${value} ${f.unit} is outside the valid range ${rangeText(f, f.unit)}`);
+      throw new RegisterDecodeError(this.p(n), `raw 0x${(raw < 0 ? raw + l.modulus : raw).toString(16)} = ${value} ${f.unit} is outside the valid range ${rangeText(f, f.unit)}`);
     }
     return value;
-  };
-  return {
-    num(n: string, scale?: number): number {
-      const v = optional(n, scale);
-      if (v === undefined) throw new RegisterDecodeError(p(n), "required value is marked as not set");
-      return v;
-    },
-    opt: optional,
-    big(n: string): bigint {
-      return readRaw(words, at, get(n), p(n));
-    },
-    str(n: string): string {
-      const f = get(n);
-      let s = "";
-      for (let i = 0; i < (f.registers ?? 0); i++) {
-        const w = words[at + f.offset + i];
-        if (w === undefined) throw new RegisterDecodeError(p(n), `register ${at + f.offset + i} missing from the reply`);
-        for (const byte of [w >> 8, w & 0xff]) {
-          if (byte === 0) return s;
-          if (byte < 0x20 || byte > 0x7e) throw new RegisterDecodeError(p(n), `byte 0x${byte.toString(16)} is not printable ASCII`);
-          s += String.fromCharCode(byte);
-        }
+  }
+
+  num(n: string, scale?: number): number {
+    const v = this.opt(n, scale);
+    if (v === undefined) throw new RegisterDecodeError(this.p(n), "required value is marked as not set");
+    return v;
+  }
+
+  big(n: string): bigint {
+    return readRaw(this.words, this.at, field(this.fields, n), this.p(n));
+  }
+
+  str(n: string): string {
+    const f = field(this.fields, n);
+    let s = "";
+    for (let i = 0; i < (f.registers ?? 0); i++) {
+      const w = this.words[this.at + f.offset + i];
+      if (w === undefined) throw missing(this.p(n), this.at + f.offset + i);
+      for (const byte of [w >> 8, w & 0xff]) {
+        if (byte === 0) return s;
+        if (byte < 0x20 || byte > 0x7e) throw new RegisterDecodeError(this.p(n), `byte 0x${byte.toString(16)} is not printable ASCII`);
+        s += String.fromCharCode(byte);
       }
-      return s;
-    },
-    enumName<T extends string>(n: string): T {
-      const f = get(n);
-      const raw = readRaw(words, at, f, p(n));
-      const hit = f.values?.[Number(raw)];
-      if (hit === undefined) throw new RegisterDecodeError(p(n), `code ${raw} is not one of ${f.values?.map((v, i) => `${i}=${v}`).join(", ")}`);
-      return hit as T;
-    },
-    bool(n: string): boolean {
-      const raw = readRaw(words, at, get(n), p(n));
-      if (raw !== 0n && raw !== 1n) throw new RegisterDecodeError(p(n), `raw ${raw} is not 0 or 1`);
-      return raw === 1n;
-    },
-  };
+    }
+    return s;
+  }
+
+  /** a 1-register code (enum, bool) */
+  private code(f: RegisterField, n: string): number {
+    return readSmall(this.words, this.at, f, layout(f, n), this.path);
+  }
+
+  enumName<T extends string>(n: string): T {
+    const f = field(this.fields, n);
+    const raw = this.code(f, n);
+    const hit = f.values?.[raw];
+    if (hit === undefined) throw new RegisterDecodeError(this.p(n), `code ${raw} is not one of ${f.values?.map((v, i) => `${i}=${v}`).join(", ")}`);
+    return hit as T;
+  }
+
+  bool(n: string): boolean {
+    const raw = this.code(field(this.fields, n), n);
+    if (raw !== 0 && raw !== 1) throw new RegisterDecodeError(this.p(n), `raw ${raw} is not 0 or 1`);
+    return raw === 1;
+  }
 }
 
-/** Write fields of one block instance (or group slot) starting at word index `at`. */
-export function writer(words: MutableWords, at: number, fields: readonly RegisterField[], path: string) {
-  const get = (n: string) => field(fields, n);
-  const p = (n: string) => `${path}.${n}`;
-  const optional = (n: string, value: number | undefined, scale?: number): void => {
-    const f = get(n);
+export function reader(words: Words, at: number, fields: readonly RegisterField[], path: string): FieldReader {
+  return new FieldReader(words, at, fields, path);
+}
+
+/** Write fields of one block instance (or group slot) starting at word index `at` (a class for the reason FieldReader is). */
+class FieldWriter {
+  constructor(
+    private readonly words: MutableWords,
+    private readonly at: number,
+    private readonly fields: readonly RegisterField[],
+    private readonly path: string,
+  ) {}
+
+  private p(n: string): string {
+    return `${this.path}.${n}`;
+  }
+
+  opt(n: string, value: number | undefined, scale?: number): void {
+    const f = field(this.fields, n);
     if (value === undefined) {
-      if (f.absentRaw === undefined) throw new RegisterEncodeError(p(n), "a value is required");
-      writeRaw(words, at, f, BigInt(f.absentRaw), p(n));
+      if (f.absentRaw === undefined) throw new RegisterEncodeError(this.p(n), "a value is required");
+      writeInt(this.words, this.at, f, f.absentRaw, this.p(n));
       return;
     }
-    if (!Number.isFinite(value)) throw new RegisterEncodeError(p(n), `${value} is not a finite number`);
+    if (!Number.isFinite(value)) throw new RegisterEncodeError(this.p(n), `${value} is not a finite number`);
     if ((f.min !== undefined && value < f.min) || (f.max !== undefined && value > f.max)) {
-      throw new RegisterEncodeError(p(n), `${value} ${f.unit} is outside ${rangeText(f, f.unit)}`);
+      throw new RegisterEncodeError(this.p(n), `${value} ${f.unit} is outside ${rangeText(f, f.unit)}`);
     }
-    const raw = BigInt(Math.round(value * (scale ?? f.scale ?? 1)));
-    if (f.absentRaw !== undefined && raw === BigInt(f.absentRaw)) throw new RegisterEncodeError(p(n), `${value} encodes to the "not set" code`);
-    writeRaw(words, at, f, raw, p(n));
-  };
-  return {
-    num(n: string, value: number, scale?: number): void {
-      optional(n, value, scale);
-    },
-    opt: optional,
-    big(n: string, value: bigint): void {
-      writeRaw(words, at, get(n), value, p(n));
-    },
-    /** Raw bits, unchecked against the valid range: only the simulator's corrupted-value fault uses this. */
-    raw(n: string, value: bigint): void {
-      writeRaw(words, at, get(n), value, p(n));
-    },
-    str(n: string, value: string): void {
-      const f = get(n);
-      const capacity = 2 * (f.registers ?? 0);
-      if (value.length > capacity) throw new RegisterEncodeError(p(n), `"${value}" is longer than ${capacity} characters`);
-      if (!/^[\x20-\x7e]*$/.test(value)) throw new RegisterEncodeError(p(n), `"${value}" is not printable ASCII`);
-      for (let i = 0; i < (f.registers ?? 0); i++) {
-        words[at + f.offset + i] = ((value.charCodeAt(2 * i) || 0) << 8) | (value.charCodeAt(2 * i + 1) || 0);
-      }
-    },
-    enumName(n: string, value: string): void {
-      const f = get(n);
-      const code = f.values?.indexOf(value) ?? -1;
-      if (code < 0) throw new RegisterEncodeError(p(n), `"${value}" is not one of ${f.values?.join(", ")}`);
-      writeRaw(words, at, f, BigInt(code), p(n));
-    },
-    bool(n: string, value: boolean): void {
-      writeRaw(words, at, get(n), value ? 1n : 0n, p(n));
-    },
-  };
+    const raw = Math.round(value * (scale ?? f.scale ?? 1));
+    if (raw === f.absentRaw) throw new RegisterEncodeError(this.p(n), `${value} encodes to the "not set" code`);
+    writeInt(this.words, this.at, f, raw, this.p(n));
+  }
+
+  num(n: string, value: number, scale?: number): void {
+    this.opt(n, value, scale);
+  }
+
+  big(n: string, value: bigint): void {
+    writeRaw(this.words, this.at, field(this.fields, n), value, this.p(n));
+  }
+
+  /** Raw bits, unchecked against the valid range: only the simulator's corrupted-value fault uses this. */
+  raw(n: string, value: bigint): void {
+    writeRaw(this.words, this.at, field(this.fields, n), value, this.p(n));
+  }
+
+  str(n: string, value: string): void {
+    const f = field(this.fields, n);
+    const capacity = 2 * (f.registers ?? 0);
+    if (value.length > capacity) throw new RegisterEncodeError(this.p(n), `"${value}" is longer than ${capacity} characters`);
+    if (!/^[\x20-\x7e]*$/.test(value)) throw new RegisterEncodeError(this.p(n), `"${value}" is not printable ASCII`);
+    for (let i = 0; i < (f.registers ?? 0); i++) {
+      this.words[this.at + f.offset + i] = ((value.charCodeAt(2 * i) || 0) << 8) | (value.charCodeAt(2 * i + 1) || 0);
+    }
+  }
+
+  enumName(n: string, value: string): void {
+    const f = field(this.fields, n);
+    const code = f.values?.indexOf(value) ?? -1;
+    if (code < 0) throw new RegisterEncodeError(this.p(n), `"${value}" is not one of ${f.values?.join(", ")}`);
+    writeInt(this.words, this.at, f, code, this.p(n));
+  }
+
+  bool(n: string, value: boolean): void {
+    writeInt(this.words, this.at, field(this.fields, n), value ? 1 : 0, this.p(n));
+  }
+}
+
+export function writer(words: MutableWords, at: number, fields: readonly RegisterField[], path: string): FieldWriter {
+  return new FieldWriter(words, at, fields, path);
 }
 
 /** Printable-ASCII form of a free text (reasons, messages), so it fits an ascii field instead of failing. */
@@ -189,14 +282,22 @@ export function toAsciiText(text: string, maxChars: number): string {
   return text.replace(/[^\x20-\x7e]/g, "?").slice(0, maxChars);
 }
 
+const utf8 = new TextEncoder();
+/** The few program ids in use, each served in every live block of every poll; cleared if ever it grows large. */
+const crcCache = new Map<string, number>();
+
 /** CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) of a string's UTF-8 bytes; 0 for the empty string. */
 export function crc32(text: string): number {
   if (text === "") return 0;
+  const known = crcCache.get(text);
+  if (known !== undefined) return known;
   let crc = 0xffffffff;
-  for (const byte of new TextEncoder().encode(text)) {
+  for (const byte of utf8.encode(text)) {
     crc ^= byte;
     for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
   }
+  if (crcCache.size >= 4096) crcCache.clear();
+  crcCache.set(text, (crc ^ 0xffffffff) >>> 0);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -285,6 +386,9 @@ export function corruptLiveBlock(map: RegisterMap, words: MutableWords, at: numb
   }
 }
 
+/** Live fields that decode to NaN when invalid (the channel stays readable, see decodeLiveBlock). */
+const GUARDED_LIVE_NUMBERS = ["alarmCode", "voltageV", "currentA", "temperatureC", "stepCapacityAh", "stepEnergyWh", "stepIndex", "stepTimeS", "testTimeS", "cycle"] as const;
+
 /**
  * Decode one live block. A field whose raw value is outside its valid range does not fail the whole read (the
  * other channels are fine): it reads as NaN, the channel's alarmCode becomes invalidReading and `invalid` lists
@@ -293,29 +397,29 @@ export function corruptLiveBlock(map: RegisterMap, words: MutableWords, at: numb
 export function decodeLiveBlock(map: RegisterMap, words: Words, at: number, path: string): { live: LiveBlock; invalid: string[] } {
   const r = reader(words, at, map.input.live.fields, path);
   const invalid: string[] = [];
-  const guard = <T>(read: () => T, fallback: T): T => {
-    try {
-      return read();
-    } catch (e) {
-      if (!(e instanceof RegisterDecodeError)) throw e;
-      invalid.push(e.message);
-      return fallback;
-    }
+  const invalidAs = <T>(e: unknown, fallback: T): T => {
+    if (!(e instanceof RegisterDecodeError)) throw e;
+    invalid.push(e.message);
+    return fallback;
   };
-  const num = (n: string) => guard(() => r.num(n), Number.NaN);
+  let state: ChannelState;
+  try {
+    state = r.enumName<ChannelState>("state");
+  } catch (e) {
+    state = invalidAs<ChannelState>(e, "offline");
+  }
+  const numbers = {} as Record<(typeof GUARDED_LIVE_NUMBERS)[number], number>;
+  for (const n of GUARDED_LIVE_NUMBERS) {
+    try {
+      numbers[n] = r.num(n);
+    } catch (e) {
+      numbers[n] = invalidAs(e, Number.NaN);
+    }
+  }
   const live: LiveBlock = {
     channel: r.num("channel"),
-    state: guard(() => r.enumName<ChannelState>("state"), "offline"),
-    alarmCode: num("alarmCode"),
-    voltageV: num("voltageV"),
-    currentA: num("currentA"),
-    temperatureC: num("temperatureC"),
-    stepCapacityAh: num("stepCapacityAh"),
-    stepEnergyWh: num("stepEnergyWh"),
-    stepIndex: num("stepIndex"),
-    stepTimeS: num("stepTimeS"),
-    testTimeS: num("testTimeS"),
-    cycle: num("cycle"),
+    state,
+    ...numbers,
     lastSeq: r.big("lastSeq"),
     programIdCrc32: r.num("programIdCrc32"),
   };

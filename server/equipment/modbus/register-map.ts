@@ -83,6 +83,11 @@ export const registerMapSchema = z
     mapVersion: z.number().int().min(1).max(65535),
     maxReadRegisters: z.number().int().min(1).max(125),
     maxWriteRegisters: z.number().int().min(1).max(123),
+    /**
+     * Requests the instrument accepts pipelined on one connection (replies matched by MBAP transaction id). Many
+     * devices serve one at a time and may drop a second, so a map that does not declare more gets 1.
+     */
+    maxRequestsInFlight: z.number().int().min(1).max(64).default(1),
     input: z
       .object({
         identification: blockSchema,
@@ -162,8 +167,13 @@ export function blockUsedSize(b: RegisterBlock): number {
   return Math.max(...fieldEnds, ...groupEnds);
 }
 
+/** Fields by name per field list, built once: the codec looks fields up for every value of every poll. Maps are not mutated. */
+const fieldIndexes = new WeakMap<readonly RegisterField[], Map<string, RegisterField>>();
+
 export function field(fields: readonly RegisterField[], fieldName: string): RegisterField {
-  const f = fields.find((x) => x.name === fieldName);
+  let index = fieldIndexes.get(fields);
+  if (!index) fieldIndexes.set(fields, (index = new Map(fields.map((x) => [x.name, x]))));
+  const f = index.get(fieldName);
   if (!f) throw new Error(`register map has no field "${fieldName}"`);
   return f;
 }
