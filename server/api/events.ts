@@ -3,6 +3,7 @@
  * Payloads are JSON-safe (bigint sequence numbers travel as decimal strings). Names are noun-first.
  */
 import type { ChannelState } from "../domain/equipment/channel.ts";
+import type { StepMode } from "../domain/equipment/program.ts";
 import type { Alarm } from "../station/alarms.ts";
 import type { Lot, Run } from "../station/run.types.ts";
 
@@ -23,11 +24,26 @@ export interface ChannelView {
   /** serial of the cell on the channel, when a run is attached */
   serial?: string;
   runId?: string;
-  /** state of charge [%] estimated by the station (charge counted against nominal capacity), when known */
+  /**
+   * state of charge [%], an estimate by coulomb counting from the run's records: Σ(charge − discharge Ah) since the
+   * run's last observed full event (a CCCV charge ended on its current taper → 100 %) or empty event (a discharge
+   * ended at its voltage cutoff → 0 %), against the cell's nominal capacity; not clamped (a cell with more capacity
+   * than nominal reads below 0 % at its end). Absent until the run has shown such an event
+   * (server/domain/runs/state-of-charge.ts).
+   */
   socPercent?: number;
-  /** run progress 0..1 and estimated remaining equipment time [s], when known */
+  /** run progress 0..1: equipment time so far / (so far + etaS) */
   progress?: number;
+  /**
+   * ≈ remaining equipment time of the run [s], an estimate from the steps and end conditions of its remaining
+   * programs on an ideal cell (no IR, no CV tail; unknowable ends bounded by time ends; loops unrolled); chamber
+   * waits between phases are not included (server/domain/runs/remaining-time.ts). Absent when a step has no
+   * predictable end.
+   */
   etaS?: number;
+  /** number of steps of the program the run is in, and the mode of the current step, when a run is attached */
+  stepCount?: number;
+  stepMode?: StepMode;
   /** wall-clock time of the reading, ms since epoch */
   updatedAtMs: number;
 }

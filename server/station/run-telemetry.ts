@@ -5,7 +5,7 @@
  * reading costs only the records appended since the last one.
  */
 import type { ChannelLive } from "../domain/equipment/channel.ts";
-import type { Limits, Program } from "../domain/equipment/program.ts";
+import type { Limits, Program, StepMode } from "../domain/equipment/program.ts";
 import { compilePhase, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import { estimateRemainingTime, type ProgramPosition } from "../domain/runs/remaining-time.ts";
 import { countCharge, EMPTY_SOC_COUNTER, socPercent, type SocCounterState } from "../domain/runs/state-of-charge.ts";
@@ -24,6 +24,8 @@ export interface RunEstimates {
   socPercent?: number;
   progress?: number;
   etaS?: number;
+  stepCount?: number;
+  stepMode?: StepMode;
 }
 
 interface RunState {
@@ -81,6 +83,12 @@ export function createRunTelemetry(deps: RunTelemetryDeps): RunTelemetry {
       }
       const soc = socPercent(s.soc, lot.nominalCapacityAh);
       const out: RunEstimates = soc === undefined ? {} : { socPercent: soc };
+      const running = live === undefined ? undefined : s.programs.find((p) => p.id === live.programId);
+      if (running && live) {
+        out.stepCount = running.steps.length;
+        const mode = running.steps[live.stepIndex]?.mode;
+        if (mode) out.stepMode = mode;
+      }
       if (run.state !== "execute" && run.state !== "held") return out;
 
       // Where the run stands: inside this phase's program, past it (finished, waiting for the lot), or before it.

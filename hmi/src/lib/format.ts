@@ -14,6 +14,13 @@ export function duration(seconds: number | undefined): string {
   return d > 0 ? `${d} d ${hh}:${mm}` : `${hh}:${mm}:${ss}`;
 }
 
+/** "12:05" hours:minutes (hours not wrapped at a day) for remaining times shown as "≈ h:mm" */
+export function hoursMinutes(seconds: number | undefined): string {
+  if (seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const m = Math.max(0, Math.round(seconds / 60));
+  return `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}`;
+}
+
 export function dateTime(iso: string | undefined): string {
   if (!iso) return "—";
   const d = new Date(iso);
