@@ -16,7 +16,7 @@ import type { CertificateCurve, CertificateResult, DecisionReason, SignedCertifi
 import { qrCodeNode } from "./qr-drawing.ts";
 import { installSharedFontCache } from "./shared-font-cache.ts";
 import { contentDigest, shortFingerprint } from "./signing.ts";
-import { lineChartSvg } from "./svg-chart.ts";
+import { lineChart } from "./line-chart.ts";
 
 export const LAYOUT_VERSION = "3";
 export const EMBEDDED_FILE_NAME = "certificate.json";
@@ -162,7 +162,7 @@ function buildDocument(signed: SignedCertificate, pageSize: CertificatePageSize)
       ...content.curves.map((curve) => ({
         stack: [
           { text: curve.title, style: "section" },
-          { svg: chartSvg(curve, contentWidth), width: contentWidth },
+          chartNode(curve, contentWidth),
         ],
         unbreakable: true,
       })),
@@ -242,8 +242,8 @@ function reasonsList(reasons: readonly DecisionReason[]): Record<string, unknown
   };
 }
 
-function chartSvg(curve: CertificateCurve, widthPt: number): string {
-  return lineChartSvg({
+function chartNode(curve: CertificateCurve, widthPt: number): Record<string, unknown> {
+  const chart = lineChart({
     xLabel: curve.xLabel,
     yLabel: curve.yLabel,
     series: curve.series,
@@ -252,4 +252,11 @@ function chartSvg(curve: CertificateCurve, widthPt: number): string {
     // dU/dT curves are in mV/K (certificate.types.ts): ΔS [J/(mol·K)] = F · dU/dT [V/K].
     secondaryAxis: curve.id === "dudt" ? { label: "ΔS / J/(mol·K)", scale: FARADAY_C_PER_MOL * 1e-3 } : undefined,
   });
+  return {
+    stack: [
+      // detached at the chart's corner: drawn first, under the text, and takes no room of its own
+      { canvas: chart.vectors, relativePosition: { x: 0, y: 0 } },
+      { svg: chart.labelsSvg, width: chart.widthPt, height: chart.heightPt },
+    ],
+  };
 }

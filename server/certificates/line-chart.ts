@@ -1,7 +1,13 @@
 /**
- * Small SVG line chart for certificates: axes, 1-2-5 ticks, axis labels with units, legend,
+ * Small vector line chart for certificates: axes, 1-2-5 ticks, axis labels with units, legend,
  * optional error bars and an optional secondary y axis that is a linear rescaling of the
- * primary one (dU/dT in mV/K ↔ ΔS in J/(mol·K)). Rendered to vector paths by pdfmake.
+ * primary one (dU/dT in mV/K ↔ ΔS in J/(mol·K)).
+ *
+ * Lines are pdfmake canvas vectors (rectangles, lines, polylines), which pdfkit writes to the page
+ * directly; only the text (tick labels, axis titles, legend names) is an SVG laid over them, since
+ * canvas vectors cannot carry rotated or anchored text. Drawing the lines through SVG as well cost
+ * ~12 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns every
+ * path command into objects (bench/certificates.bench.ts, profiled).
  *
  * Long series are decimated to what the page can show: per DECIMATION_COLUMN_PT-wide column of
  * the plot, the lowest and highest point of the samples falling in it (min/max aggregation; with
@@ -9,8 +15,7 @@
  * Aggregation", PVLDB 7(10), 2014 — dropping first/last moves a joining segment by less than one
  * column). Unlike thinning by stride, every local extreme survives, so a narrow dQ/dV peak keeps
  * its true height. The decimation is a pure function of the series and the plot geometry: it is
- * part of the layout (LAYOUT_VERSION in pdf-renderer.ts). Lines that share a style are drawn as
- * one path, since the PDF's SVG converter spends its time per element.
+ * part of the layout (LAYOUT_VERSION in pdf-renderer.ts).
  */
 
 export interface ChartSeries {
@@ -38,16 +43,41 @@ export interface LineChartSpec {
  */
 export const DECIMATION_COLUMN_PT = 2;
 
-const SERIES_STYLES = [
-  { stroke: "#1f3b73", dash: "" },
-  { stroke: "#c0392b", dash: "4 2" },
-  { stroke: "#2e7d32", dash: "1 2" },
-  { stroke: "#555555", dash: "6 2 1 2" },
+/** pdfmake canvas dash: `length` on, `space` off [pt] */
+interface Dash {
+  length: number;
+  space: number;
+}
+
+const SERIES_STYLES: readonly { stroke: string; dash?: Dash }[] = [
+  { stroke: "#1f3b73" },
+  { stroke: "#c0392b", dash: { length: 4, space: 2 } },
+  { stroke: "#2e7d32", dash: { length: 1, space: 2 } },
+  { stroke: "#555555", dash: { length: 7, space: 3 } },
 ];
+
+const FRAME = { color: "#333333", widthPt: 0.6 };
+const GRID = { color: "#dddddd", widthPt: 0.4 };
+const TICK_PT = 3;
 
 const MARGIN = { left: 52, right: 52, top: 18, bottom: 30 };
 
-export function lineChartSvg(spec: LineChartSpec): string {
+/** A pdfmake canvas vector (chart coordinates: pt, origin at the chart's top-left). */
+export type CanvasVector =
+  | { type: "rect"; x: number; y: number; w: number; h: number; lineWidth?: number; lineColor?: string; color?: string; fillOpacity?: number }
+  | { type: "line"; x1: number; y1: number; x2: number; y2: number; lineWidth: number; lineColor: string; dash?: Dash }
+  | { type: "polyline"; points: { x: number; y: number }[]; lineWidth: number; lineColor: string; dash?: Dash };
+
+export interface ChartDrawing {
+  widthPt: number;
+  heightPt: number;
+  /** frame, grid, ticks, legend, series and error bars, in drawing order */
+  vectors: CanvasVector[];
+  /** the chart's text, an SVG of the chart's size to lay over the vectors */
+  labelsSvg: string;
+}
+
+export function lineChart(spec: LineChartSpec): ChartDrawing {
   const { widthPt: w, heightPt: h } = spec;
   const plot = { x0: MARGIN.left, y0: MARGIN.top, x1: w - MARGIN.right, y1: h - MARGIN.bottom };
   const xRange = niceRange(extent(spec.series.map((s) => ({ lo: s.x, hi: s.x }))));
@@ -56,27 +86,28 @@ export function lineChartSvg(spec: LineChartSpec): string {
   const sy = (y: number) => plot.y1 - ((y - yRange.min) / (yRange.max - yRange.min)) * (plot.y1 - plot.y0);
   const series = spec.series.map((s) => decimateMinMax(s, (x) => Math.floor((sx(x) - plot.x0) / DECIMATION_COLUMN_PT)));
 
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`);
-  if (spec.title) parts.push(text(plot.x0, 11, spec.title, { size: 9, weight: "bold" }));
-  parts.push(`<rect x="${fmt(plot.x0)}" y="${fmt(plot.y0)}" width="${fmt(plot.x1 - plot.x0)}" height="${fmt(plot.y1 - plot.y0)}" fill="none" stroke="#333" stroke-width="0.6"/>`);
+  const grid: CanvasVector[] = [];
+  const ticks: CanvasVector[] = [];
+  const labels: string[] = [];
+  const line = (x1: number, y1: number, x2: number, y2: number, style: { color: string; widthPt: number }, dash?: Dash): CanvasVector => ({
+    type: "line", x1: pt(x1), y1: pt(y1), x2: pt(x2), y2: pt(y2), lineWidth: style.widthPt, lineColor: style.color, ...(dash ? { dash } : {}),
+  });
 
-  const grid: Segment[] = [];
-  const tickMarks: Segment[] = [];
+  if (spec.title) labels.push(text(plot.x0, 11, spec.title, { size: 9, weight: "bold" }));
   for (const tick of xRange.ticks) {
     const x = sx(tick);
-    grid.push([x, plot.y0, x, plot.y1]);
-    tickMarks.push([x, plot.y1, x, plot.y1 + 3]);
-    parts.push(text(x, plot.y1 + 11, formatTick(tick, xRange.step), { size: 7, anchor: "middle" }));
+    grid.push(line(x, plot.y0, x, plot.y1, GRID));
+    ticks.push(line(x, plot.y1, x, plot.y1 + TICK_PT, FRAME));
+    labels.push(text(x, plot.y1 + 11, formatTick(tick, xRange.step), { size: 7, anchor: "middle" }));
   }
   for (const tick of yRange.ticks) {
     const y = sy(tick);
-    grid.push([plot.x0, y, plot.x1, y]);
-    tickMarks.push([plot.x0 - 3, y, plot.x0, y]);
-    parts.push(text(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), { size: 7, anchor: "end" }));
+    grid.push(line(plot.x0, y, plot.x1, y, GRID));
+    ticks.push(line(plot.x0 - TICK_PT, y, plot.x0, y, FRAME));
+    labels.push(text(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), { size: 7, anchor: "end" }));
   }
-  parts.push(text((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, { size: 8, anchor: "middle" }));
-  parts.push(text(11, (plot.y0 + plot.y1) / 2, spec.yLabel, { size: 8, anchor: "middle", rotate: true }));
+  labels.push(text((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, { size: 8, anchor: "middle" }));
+  labels.push(text(11, (plot.y0 + plot.y1) / 2, spec.yLabel, { size: 8, anchor: "middle", rotate: true }));
 
   if (spec.secondaryAxis) {
     const { scale, label } = spec.secondaryAxis;
@@ -84,37 +115,41 @@ export function lineChartSvg(spec: LineChartSpec): string {
     for (const tick of secondary.ticks) {
       const y = sy(tick / scale);
       if (y < plot.y0 - 0.01 || y > plot.y1 + 0.01) continue;
-      tickMarks.push([plot.x1, y, plot.x1 + 3, y]);
-      parts.push(text(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), { size: 7, anchor: "start" }));
+      ticks.push(line(plot.x1, y, plot.x1 + TICK_PT, y, FRAME));
+      labels.push(text(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), { size: 7, anchor: "start" }));
     }
-    parts.push(text(w - 8, (plot.y0 + plot.y1) / 2, label, { size: 8, anchor: "middle", rotate: true }));
+    labels.push(text(w - 8, (plot.y0 + plot.y1) / 2, label, { size: 8, anchor: "middle", rotate: true }));
   }
-  parts.push(lines(grid, "#ddd", 0.4), lines(tickMarks, "#333", 0.6));
 
   const legendX = plot.x1 - 94;
-  parts.push(`<rect x="${fmt(legendX)}" y="${fmt(plot.y0 + 2)}" width="90" height="${fmt(series.length * 10 + 2)}" fill="#ffffff" fill-opacity="0.85" stroke="none"/>`);
+  // the frame after the grid: grid lines at the range's ends lie on it
+  const vectors: CanvasVector[] = [
+    ...grid,
+    { type: "rect", x: pt(plot.x0), y: pt(plot.y0), w: pt(plot.x1 - plot.x0), h: pt(plot.y1 - plot.y0), lineWidth: FRAME.widthPt, lineColor: FRAME.color },
+    ...ticks,
+    { type: "rect", x: pt(legendX), y: pt(plot.y0 + 2), w: 90, h: pt(series.length * 10 + 2), color: "#ffffff", fillOpacity: 0.85 },
+  ];
   series.forEach((s, index) => {
     const style = SERIES_STYLES[index % SERIES_STYLES.length];
+    const seriesLine = { color: style.stroke, widthPt: 1 };
     if (s.x.length > 0) {
-      const d = s.x.map((x, i) => `${i === 0 ? "M" : "L"}${fmt(sx(x))} ${fmt(sy(s.y[i]))}`).join(" ");
-      const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
-      parts.push(`<path d="${d}" fill="none" stroke="${style.stroke}" stroke-width="1"${dash}/>`);
+      vectors.push({ type: "polyline", points: s.x.map((x, i) => ({ x: pt(sx(x)), y: pt(sy(s.y[i])) })), lineWidth: 1, lineColor: style.stroke, ...(style.dash ? { dash: style.dash } : {}) });
     }
-    const errorBars = (s.err ?? []).flatMap((e, i): Segment[] => {
-      if (e === 0) return [];
+    const errorBar = { color: style.stroke, widthPt: 0.6 };
+    (s.err ?? []).forEach((e, i) => {
+      if (e === 0) return;
       const x = sx(s.x[i]);
       const [lo, hi] = [sy(s.y[i] - e), sy(s.y[i] + e)];
-      return [[x, lo, x, hi], [x - 2, lo, x + 2, lo], [x - 2, hi, x + 2, hi]];
+      vectors.push(line(x, lo, x, hi, errorBar), line(x - 2, lo, x + 2, lo, errorBar), line(x - 2, hi, x + 2, hi, errorBar));
     });
-    if (errorBars.length > 0) parts.push(lines(errorBars, style.stroke, 0.6));
     const ly = plot.y0 + 9 + index * 10;
     const lx = legendX + 4;
-    parts.push(`<path d="M${fmt(lx)} ${fmt(ly - 2.5)} L${fmt(lx + 14)} ${fmt(ly - 2.5)}" stroke="${style.stroke}" stroke-width="1"${style.dash ? ` stroke-dasharray="${style.dash}"` : ""}/>`);
-    parts.push(text(lx + 17, ly, s.name, { size: 7 }));
+    vectors.push(line(lx, ly - 2.5, lx + 14, ly - 2.5, seriesLine, style.dash));
+    labels.push(text(lx + 17, ly, s.name, { size: 7 }));
   });
 
-  parts.push("</svg>");
-  return parts.join("");
+  const labelsSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${labels.join("")}</svg>`;
+  return { widthPt: w, heightPt: h, vectors, labelsSvg };
 }
 
 interface NiceRange {
@@ -202,12 +237,9 @@ function fmt(n: number): string {
   return n.toFixed(2);
 }
 
-type Segment = [x1: number, y1: number, x2: number, y2: number];
-
-/** Straight segments of one style as a single path element. */
-function lines(segments: readonly Segment[], stroke: string, width: number): string {
-  const d = segments.map(([x1, y1, x2, y2]) => `M${fmt(x1)} ${fmt(y1)} L${fmt(x2)} ${fmt(y2)}`).join(" ");
-  return `<path d="${d}" stroke="${stroke}" stroke-width="${width}" fill="none"/>`;
+/** Coordinates rounded to 0.01 pt (3.5 µm), as the labels are: the page content stays short. */
+function pt(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 function text(

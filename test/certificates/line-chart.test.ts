@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decimateMinMax, DECIMATION_COLUMN_PT, lineChartSvg } from "../../server/certificates/svg-chart.ts";
+import { decimateMinMax, DECIMATION_COLUMN_PT, lineChart, type CanvasVector } from "../../server/certificates/line-chart.ts";
 
 const columnsOf = (columns: number, x0: number, x1: number) => (x: number) => Math.floor(((x - x0) / (x1 - x0)) * columns);
 
@@ -42,16 +42,43 @@ describe("min/max decimation", () => {
   });
 });
 
+const polylines = (vectors: CanvasVector[]) => vectors.filter((v) => v.type === "polyline");
+
 describe("line chart", () => {
-  it("draws a long series with bounded path size, deterministically", () => {
+  it("draws a long series with a bounded number of points, deterministically", () => {
     const x = Array.from({ length: 20000 }, (_, i) => 2.5 + i * 0.0001);
     const y = x.map((v) => Math.sin(v * 40));
     const spec = { xLabel: "Voltage / V", yLabel: "dQ/dV / (Ah/V)", series: [{ name: "m", x, y }], widthPt: 515, heightPt: 200 };
-    const svg = lineChartSvg(spec);
-    expect(lineChartSvg(spec)).toBe(svg);
-    const dataPath = svg.match(/<path d="(M[^"]*)" fill="none" stroke="#1f3b73"/)![1];
-    const vertices = dataPath.split(/[ML]/).length - 1;
+    const chart = lineChart(spec);
+    expect(lineChart(spec)).toEqual(chart);
+    const [data] = polylines(chart.vectors);
     const columns = Math.ceil((515 - 104) / DECIMATION_COLUMN_PT) + 1;
-    expect(vertices).toBeLessThanOrEqual(2 * columns + 2);
+    expect(data.points.length).toBeLessThanOrEqual(2 * columns + 2);
+    expect(data.points.length).toBeGreaterThan(columns);
+  });
+
+  it("maps data to the plot box: range ends on the frame, y up", () => {
+    // x 0…100 and y 0…1 are already 1-2-5 ranges; plot box = chart minus margins 52/52/18/30 pt
+    const chart = lineChart({ xLabel: "SOC / %", yLabel: "U / V", series: [{ name: "s", x: [0, 50, 100], y: [0, 0.5, 1] }], widthPt: 400, heightPt: 200 });
+    expect(polylines(chart.vectors)[0].points).toEqual([{ x: 52, y: 170 }, { x: 200, y: 94 }, { x: 348, y: 18 }]);
+    expect(chart.vectors).toContainEqual(expect.objectContaining({ type: "rect", x: 52, y: 18, w: 296, h: 152, lineColor: "#333333" }));
+    // one grid line and one tick per x tick 0, 20 … 100, tick labels in the SVG
+    const vertical = chart.vectors.filter((v) => v.type === "line" && v.x1 === v.x2 && v.y1 === 18 && v.y2 === 170);
+    expect(vertical.map((v) => (v.type === "line" ? v.x1 : NaN))).toEqual([52, 111.2, 170.4, 229.6, 288.8, 348]);
+    for (const label of ["SOC / %", "U / V", ">0<", ">40<", ">100<", ">0.4<"]) expect(chart.labelsSvg).toContain(label);
+  });
+
+  it("draws error bars and a dashed second series", () => {
+    const chart = lineChart({
+      xLabel: "x", yLabel: "y", widthPt: 400, heightPt: 200,
+      series: [{ name: "a", x: [0, 1], y: [0, 1], err: [0.1, 0] }, { name: "b & c", x: [0, 1], y: [1, 0] }],
+    });
+    const [a, b] = polylines(chart.vectors);
+    expect(a.dash).toBeUndefined();
+    expect(b.dash).toEqual({ length: 4, space: 2 });
+    // one error bar (the second error is 0): a vertical stroke and two caps, 4 pt wide, in the first series' colour
+    const bars = chart.vectors.filter((v) => v.type === "line" && v.lineColor === a.lineColor && v.lineWidth === 0.6);
+    expect(bars).toHaveLength(3);
+    expect(chart.labelsSvg).toContain(">b &amp; c<");
   });
 });
