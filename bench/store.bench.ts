@@ -2,11 +2,12 @@
  * Store write latency with 100,000 cells on file (`npx tsx bench/store.bench.ts [--quick]`). The station store
  * (server/store/station-store.ts) is partitioned: the serial index in 256 shards plus an append-only journal, one
  * file per lot. Measured: indexSerial (one journal line appended and fdatasync'ed; the journal is compacted into the
- * shards in the background several times during the run) and saveLot (one lot file replaced: temp + fsync + rename +
- * folder fsync) with 100,000 cells spread over lots of LOT_SIZE cells, against the baseline of one naive lowdb file
- * holding all 100,000 cells (the whole file rewritten on every write, no fsync). Latency per awaited write, p50/p99,
- * on the temp folder's file system; writes are issued one per event-loop turn, as the station's ticks issue them,
- * so background compaction runs between them — how long each compaction slice holds the event loop is reported too.
+ * shards in the background several times during the run) and saveLot (one lot file replaced: temp + fsync + rename,
+ * no folder fsync: server/store/durable-file.ts) with 100,000 cells spread over lots of LOT_SIZE cells, against the
+ * baseline of one naive lowdb file holding all 100,000 cells (the whole file rewritten on every write, no fsync).
+ * Latency per awaited write, p50/p99, on the temp folder's file system; writes are issued one per event-loop turn,
+ * as the station's ticks issue them, so background compaction runs between them — how long each compaction slice
+ * holds the event loop is reported too.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -6,7 +6,8 @@
  * be read first when cold); writes arriving together share one append and one sync (group commit), each caller
  * resolving only once its line is on stable storage. Once the journal holds `compactLines` lines, compaction runs in
  * the background, one shard per event-loop turn: it starts a new journal generation, rewrites every shard touched
- * since the last compaction (replaceFile: temp + fsync + rename) and then deletes the older generations.
+ * since the last compaction (replaceFile: temp + fsync + rename), fsyncs the folder and then deletes the older
+ * generations.
  *
  * Crash safety: replaying a line is idempotent (an entry replaces the one of the same run), so shards written by an
  * interrupted compaction plus the journals still on disk give the same index; a torn last line (killed mid-append)
@@ -182,7 +183,9 @@ export function openSerialIndex(dir: string, o: SerialIndexOptions): SerialIndex
         keys[i] = "";
         o.onCompactSlice?.(performance.now() - t);
       }
-      if (!closed) for (const g of readdirSync(dir).flatMap((f) => (JOURNAL.test(f) ? [Number(JOURNAL.exec(f)![1])] : []))) if (g <= retired) rmSync(journalFile(g));
+      if (closed) return;
+      syncFolder(o.fs, dir); // the shards' renames are on disk before the journals they replace are deleted
+      for (const g of readdirSync(dir).flatMap((f) => (JOURNAL.test(f) ? [Number(JOURNAL.exec(f)![1])] : []))) if (g <= retired) rmSync(journalFile(g));
     } catch (e) {
       // the retired journals stay until a later compaction has rewritten every shard they touch
       if (e instanceof StoreWriteError) o.health.failed(e);

@@ -6,8 +6,9 @@
  *   index/serials-<xx>.json  serial → where its imprint/grades are (256 shards by hash, plus an append-only
  *                            journal: serial-index.ts)
  *
- * Durability: every write has returned only once it is on stable storage — JSON documents by temp file + fsync +
- * rename + folder fsync (durable-file.ts), index entries by an fdatasync'ed journal append. A failed write (disk
+ * Durability: index entries have returned only once on stable storage (an fdatasync'ed journal append); JSON documents
+ * are replaced by temp file + fsync + rename (durable-file.ts) — whole after a crash or a power loss, possibly the
+ * previous version after a power loss within the file system's commit interval. A failed write (disk
  * full, I/O error) leaves the file as it was, rejects with StoreWriteError and puts `health` into failure until the
  * disk takes writes again (failed lot and result writes are redone from memory by its retries).
  */

@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { replaceFile, StoreWriteError, type StoreFs } from "./durable-file.ts";
 
 export interface WriteHealth {
-  /** the error that put the store into failure, while the failure lasts */
+  /** the latest write error, while the failure lasts (listeners hear only the first) */
   failure(): StoreWriteError | undefined;
   onChange(fn: (failure: StoreWriteError | undefined) => void): void;
   /** retries the pending writes (or probes) now; returns the failure left, if any */
@@ -44,7 +44,8 @@ export function createWriteHealth(o: { fs: StoreFs; probeFile: string; retryMs?:
     onChange: (fn) => void listeners.push(fn),
     failed(error, redo) {
       if (redo) pending.set(error.file, redo);
-      if (!failure) setFailure(error);
+      if (failure) failure = error; // the latest cause, for whoever asks next
+      else setFailure(error);
     },
     succeeded(file) {
       pending.delete(file);
