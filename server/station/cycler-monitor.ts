@@ -15,8 +15,8 @@ export interface CyclerMonitorOptions {
   pollIntervalMs: number;
   heartbeatIntervalMs: number;
   log: Logger;
-  /** decorates a channel view with run information (serial, run id, progress) */
-  annotate?: (cyclerId: string, channel: number) => { serial?: string; runId?: string; progress?: number; etaS?: number };
+  /** decorates a channel view with run information (serial, run id, SOC, progress, ETA), from this reading when given */
+  annotate?: (cyclerId: string, channel: number, live?: ChannelLive) => Partial<Pick<ChannelView, "serial" | "runId" | "socPercent" | "progress" | "etaS" | "stepCount" | "stepMode">>;
 }
 
 export interface CyclerMonitor {
@@ -109,7 +109,7 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
           alarmCode: c.alarmCode,
           lastSeq: c.lastSeq.toString(),
           updatedAtMs: now,
-          ...o.annotate?.(o.cyclerId, c.channel),
+          ...o.annotate?.(o.cyclerId, c.channel, c),
         };
         o.hub.upsert(f && f.receivedAtMs >= sentAtMs ? { ...view, ...f.change, channel: c.channel } : view);
       }

@@ -22,7 +22,8 @@ export interface LiveHub {
   onLink(fn: (l: EquipmentLinkView) => void): void;
 }
 
-const LIVE_FIELDS = ["state", "voltageV", "currentA", "temperatureC", "stepIndex", "cycle", "alarmCode", "serial", "runId", "progress"] as const;
+/** what a tile or the detail screen shows: a change in any of these is sent */
+const LIVE_FIELDS = ["state", "voltageV", "currentA", "temperatureC", "stepIndex", "cycle", "alarmCode", "serial", "runId", "progress", "socPercent", "etaS", "stepCount", "stepMode"] as const;
 
 export function createLiveHub(): LiveHub {
   const views = new Map<string, ChannelView>();

@@ -155,11 +155,19 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
      * with the run's SOC, ≈ remaining equipment time and progress (server/station/run-telemetry.ts). `live` is the
      * reading being published; without it the monitor's previous bulk reading stands in.
      */
+    // A lot's runs never change channel: index them once, as every poll annotates every channel.
+    const runIndex = new WeakMap<Run[], Map<string, Run>>();
+    const runOnChannel = (runs: Run[]) => {
+      let index = runIndex.get(runs);
+      if (!index) runIndex.set(runs, (index = new Map(runs.map((r) => [`${r.cyclerId}/${r.channel}`, r]))));
+      return index;
+    };
     const annotate = (cyclerId: string, channel: number, live?: ChannelLive): { serial?: string; runId?: string } & RunEstimates => {
       const reading = live ?? latestLive.get(cyclerId)?.find((c) => c.channel === channel);
       for (const runner of runners.values()) {
-        const run = runner.runs.find((r) => r.cyclerId === cyclerId && r.channel === channel && (r.state === "execute" || r.state === "held"));
-        if (run) return { serial: run.serial, runId: run.id, ...telemetry.estimate(runner.lot, run, reading) };
+        const run = runOnChannel(runner.runs).get(`${cyclerId}/${channel}`);
+        if (run?.state !== "execute" && run?.state !== "held") continue;
+        return { serial: run.serial, runId: run.id, ...telemetry.estimate(runner.lot, run, reading) };
       }
       const last = lastRun.get(`${cyclerId}/${channel}`);
       if (last) telemetry.forget(last.runId);
