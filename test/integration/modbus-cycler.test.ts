@@ -133,23 +133,38 @@ describe("modbus driver specifics", () => {
     expect(rig.server.requestsServed(4) - before).toBe(10); // the live blocks only, no programId block
   });
 
-  it("pipelines the poll's reads up to the map's maxRequestsInFlight, and one at a time where the map says 1", async () => {
-    const DELAY_MS = 100; // per request, on the server: 10 requests one at a time take ≥ 1 s
-    rig.server.faults.delayMs = DELAY_MS;
-    let t0 = performance.now();
-    await rig.driver.readLive();
-    const pipelinedMs = performance.now() - t0;
+  it("pipelines the poll's reads and a record page's request + read as the map's maxRequestsInFlight allows, one at a time where it says 1", async () => {
+    const program = { id: "rec", steps: [{ mode: "rest" as const, ends: [{ on: "time" as const, op: ">=" as const, value: 500, then: "end" as const }], log: { everyS: 1 } }], safety: { maxVoltageV: 4.2, minVoltageV: 2.5, maxCurrentA: 5, maxTemperatureC: 55 } };
+    await rig.driver.load(2, program);
+    await rig.driver.command(2, "start");
+    rig.fake.advanceS(2); // a few records: one page, within the first 125-register read (header 8 + 4 × 29 registers)
+    const DELAY_MS = 100; // per request, on the server: 10 live reads one at a time take ≥ 1 s, a record page ≥ 0.2 s
+    const timed = async <T>(f: () => Promise<T>) => {
+      rig.server.faults.delayMs = DELAY_MS;
+      const t0 = performance.now();
+      const value = await f();
+      rig.server.faults.delayMs = 0;
+      return { value, ms: performance.now() - t0 };
+    };
     expect(map.maxRequestsInFlight).toBeGreaterThanOrEqual(10);
-    expect(pipelinedMs).toBeLessThan(5 * DELAY_MS);
+    const live = await timed(() => rig.driver.readLive());
+    expect(live.value).toEqual(rig.sim.live());
+    expect(live.ms).toBeLessThan(5 * DELAY_MS);
+    const records = await timed(() => rig.driver.readRecords(2, 0n, 10));
+    expect(records.value).toEqual(rig.sim.records(2, 0n, 10));
+    expect(records.value.length).toBeGreaterThan(0);
+    expect(8 + 29 * records.value.length).toBeLessThanOrEqual(125);
+    expect(records.ms).toBeLessThan(2 * DELAY_MS);
     const serial = createModbusCyclerDriver({ host: "127.0.0.1", port: rig.server.port, unitId: 1, map: { ...map, maxRequestsInFlight: 1 }, requestTimeoutMs: REQUEST_TIMEOUT_MS });
     try {
-      rig.server.faults.delayMs = 0;
       await serial.connect();
       await serial.readLive(); // first poll reads every program id once
-      rig.server.faults.delayMs = DELAY_MS;
-      t0 = performance.now();
-      expect(await serial.readLive()).toEqual(rig.sim.live());
-      expect(performance.now() - t0).toBeGreaterThanOrEqual(10 * DELAY_MS - 1);
+      const serialLive = await timed(() => serial.readLive());
+      expect(serialLive.value).toEqual(rig.sim.live());
+      expect(serialLive.ms).toBeGreaterThanOrEqual(10 * DELAY_MS - 1);
+      const serialRecords = await timed(() => serial.readRecords(2, 0n, 10));
+      expect(serialRecords.value).toEqual(records.value);
+      expect(serialRecords.ms).toBeGreaterThanOrEqual(2 * DELAY_MS - 1);
     } finally {
       await serial.close();
     }

@@ -231,8 +231,15 @@ export function createModbusCyclerDriver(o: ModbusCyclerDriverOptions): CyclerDr
 
   const readRecordPage = async (client: ModbusRTU, channel: number, afterSeq: bigint, max: number): Promise<ChannelRecord[]> => {
     const window = map.input.recordWindow;
-    await trigger(client, map.holding.recordRequest.base, encodeRecordRequest(map, { channel, afterSeq, max }), channel, "record request");
-    const words: number[] = [...(await client.readInputRegisters(window.base, Math.min(recordWindowLength(map, max), map.maxReadRegisters))).data];
+    const request = trigger(client, map.holding.recordRequest.base, encodeRecordRequest(map, { channel, afterSeq, max }), channel, "record request");
+    const readFirst = () => client.readInputRegisters(window.base, Math.min(recordWindowLength(map, max), map.maxReadRegisters));
+    // Where the instrument takes pipelined requests, the window read goes out behind the request instead of a round
+    // trip later. Were it answered first, it would hold the previous request's window: another channel or afterSeq
+    // fails the echo check below, and the same request repeated holds a prefix of this answer, still right.
+    const first = map.maxRequestsInFlight > 1 ? readFirst() : undefined;
+    first?.catch(() => undefined); // a failed request is the error to report
+    await request;
+    const words: number[] = [...(await (first ?? readFirst())).data];
     const header = decodeRecordWindowHeader(map, words);
     if (header.channel !== channel || header.afterSeq !== afterSeq) {
       throw fail("protocol", `record window holds channel ${header.channel} after ${header.afterSeq}, not the requested channel ${channel} after ${afterSeq} (another client?)`, channel);
