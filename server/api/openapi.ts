@@ -96,6 +96,12 @@ const ROUTES: [method: string, path: string, op: Op][] = [
   ["patch", "/users/{username}", { tag: "users", summary: "Change name, role, badge; disable/enable", permission: "user.manage", body: patchUserSchema, ok: json(ref("User")) }],
   ["post", "/users/{username}/reset-pin", { tag: "users", summary: "Set a temporary PIN; the user must change it at next login", permission: "user.manage", body: resetPinSchema, ok: json(ref("User")) }],
   ["get", "/audit", { tag: "audit", summary: "Audit entries, newest first, filtered", permission: "audit.read", query: auditQuerySchema, ok: json(list(ref("AuditEntry"))) }],
+  // Plant scope, forwarded to the plant service (server/plant/plant-proxy.routes.ts): 503 without one configured, 502/504 when it cannot answer.
+  ["get", "/plant/health", { tag: "plant", summary: "The plant service's health (broker, database)", permission: "plant.read", ok: json(any) }],
+  ["get", "/plant/stations", { tag: "plant", summary: "Every station of the plant with its last status", permission: "plant.read", ok: json(list(any)) }],
+  ["get", "/plant/yield", { tag: "plant", summary: "Yield per line (graded cells by bin/route)", permission: "plant.read", query: z.object({ line: z.string().optional(), since: z.string().optional() }), ok: json(any) }],
+  ["get", "/plant/throughput", { tag: "plant", summary: "Cells graded per hour per line", permission: "plant.read", query: z.object({ line: z.string().optional(), hours: z.string().optional(), until: z.string().optional() }), ok: json(any) }],
+  ["get", "/plant/cells/{serial}", { tag: "plant", summary: "A cell's history across every station of the plant", permission: "plant.read", ok: json(any) }],
   ["get", "/certificates", { tag: "certificates", summary: "Certificate index entries, optionally of one lot", permission: "station.read", query: z.object({ lot: z.string().optional() }), ok: json(list(any)) }],
   ["get", "/certificates/public-key", { tag: "certificates", summary: "The station's Ed25519 public key (PEM) that verifies its certificates", ok: { description: "PEM", content: { "application/x-pem-file": { schema: { type: "string" } } } } }],
   ["post", "/certificates/verify", { tag: "certificates", summary: "Verify a certificate PDF or signed JSON (≤ 10 MB): authentic and unmodified?", upload: { "application/pdf": { type: "string", format: "binary" }, "application/json": any }, ok: json(any) }],

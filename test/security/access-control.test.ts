@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiRouter } from "../../server/api/api-router.ts";
 import { certificateRoutes } from "../../server/api/certificates.routes.ts";
+import { plantProxyRoutes } from "../../server/plant/plant-proxy.routes.ts";
 import { SOCKET_EVENT_PERMISSIONS } from "../../server/api/live-socket.ts";
 import { ROLES, can, type Role } from "../../server/auth/permissions.ts";
 import { silentLogger } from "../../server/log/logger.ts";
@@ -31,6 +32,8 @@ const PARAMS: Record<string, string> = {
   name: "factory_init",
   version: "1.0.0",
   username: "nobody-here",
+  cyclerId: "cycler-1",
+  channel: "1",
 };
 
 interface Endpoint {
@@ -66,6 +69,7 @@ beforeAll(async () => {
   mounted = [
     ...routesOf(router.stack as Layer[]),
     ...routesOf(certificateRoutes({ issuer: s.station.certificates }).stack as Layer[], "/api"),
+    ...routesOf(plantProxyRoutes({ config: undefined, requireRole: () => (_req, _res, next) => next(), log: silentLogger() }).stack as Layer[], "/api"),
     // served by the HTTP edge itself (server/api/http-server.ts)
     { method: "get", path: "/health" },
     { method: "get", path: "/channels" },
