@@ -28,6 +28,18 @@ export interface RenderOptions {
 }
 
 
+/**
+ * Characters embedded in every certificate's font subsets, printed or not (shared-font-cache.ts),
+ * so that certificates share their subsets: regular text prints ids, digests and signatures (hex,
+ * base64) and free text — printable ASCII and the layout's symbols; bold prints headings, labels
+ * and the serial — digits and capitals, the rest of its glyphs being the same on every certificate.
+ */
+const PRINTABLE_ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join("");
+const SUBSET_REPERTOIRES = (fonts: Record<string, string>) => ({
+  [fonts.normal]: `${PRINTABLE_ASCII}±≤≥…—·•`,
+  [fonts.bold]: "0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+});
+
 // pdfmake ships no type declarations; this is the part of its server API used here.
 interface PdfMakeServer {
   setFonts(fonts: Record<string, Record<string, string>>): void;
@@ -44,7 +56,7 @@ pdfmake.setFonts(robotoFonts);
 // Certificates never load remote resources, and only the bundled fonts from disk.
 pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => path.resolve(file).startsWith(fontDir));
-installSharedFontCache(robotoFonts.Roboto.normal);
+installSharedFontCache(robotoFonts.Roboto.normal, { subsetRepertoires: SUBSET_REPERTOIRES(robotoFonts.Roboto) });
 
 const PAGE_WIDTH_PT: Record<CertificatePageSize, number> = { A4: 595.28, LETTER: 612 };
 const PAGE_MARGIN_PT = 40;
@@ -76,8 +88,9 @@ export function formatFigure(value: number): string {
 
 export async function renderCertificatePdf(signed: SignedCertificate, options: RenderOptions = {}): Promise<Buffer> {
   const pageSize = options.pageSize ?? "A4";
-  // pdfmake rewrites the document definition in place; never hand it the caller's objects.
-  const docDefinition = buildDocument(structuredClone(signed), pageSize);
+  // pdfmake rewrites the document definition in place: buildDocument makes every object in it afresh
+  // (strings and numbers from the certificate, never its objects or arrays), so the caller's stay untouched.
+  const docDefinition = buildDocument(signed, pageSize);
   return pdfmake.createPdf(docDefinition).getBuffer();
 }
 

@@ -1,20 +1,24 @@
 /**
  * Shares what pdfkit learns about a font between the PDF documents of one process.
  *
- * pdfkit opens every font afresh for every document (fontkit.create on the file bytes) and keeps
- * its word-layout cache on that document's font, so each certificate paid again for decoding
- * Roboto's tables (GSUB/GPOS lookups, cmap, hmtx, loca …: ~20 % of a render) and for shaping
- * every word it prints (fontkit layout: ~17 %) (node --cpu-prof on bench/certificates.bench.ts).
- * Neither pdfmake nor pdfkit accepts a parsed font, and fontkit's exports are read-only, so two
- * class methods are wrapped, keyed by the font's table directory (same tags, checksums, offsets
- * and lengths — the same file):
+ * pdfkit opens every font afresh for every document (fontkit.create on the file bytes), keeps its
+ * word-layout cache on that document's font and encodes that document's font subset, so each
+ * certificate paid again for decoding Roboto's tables (GSUB/GPOS lookups, cmap, hmtx, loca …: ~20 %
+ * of a render), for shaping every word it prints (fontkit layout: ~17 %) and for encoding its
+ * subsets (~10 %) (node --cpu-prof on bench/certificates.bench.ts). Neither pdfmake nor pdfkit
+ * accepts a parsed font, and fontkit's exports are read-only, so three class methods are wrapped,
+ * keyed by the font's table directory (same tags, checksums, offsets and lengths — the same file):
  *  - fontkit's table getter: fonts of the same file get the same decoded table objects;
  *  - pdfkit's EmbeddedFont.layoutCached (its per-document word cache): a word laid out in the same
  *    font file returns the run laid out before. Runs are read-only downstream (pdfkit copies a
  *    position before changing it for word spacing); the document's own subset and widths are still
- *    filled by its own encode(), in its own order.
- * A table decodes, and a word shapes, to the same value from the same bytes, so the PDF bytes do
- * not change (test/certificates/certificate-pdf.test.ts compares a warm render with a fresh process).
+ *    filled by its own encode(), in its own order. The first layout of a document's font first
+ *    encodes the font's repertoire, if one is given (SharedFontCacheOptions);
+ *  - fontkit's subset encoder: a subset with the same glyphs in the same order returns the bytes
+ *    encoded before.
+ * A table decodes, a word shapes and a subset encodes to the same value from the same bytes, so the
+ * PDF bytes do not depend on what the process rendered before (test/certificates/certificate-pdf.test.ts
+ * verifies a warm render in a fresh process).
  */
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -45,6 +49,19 @@ interface EmbeddedFontClass {
   prototype: EmbeddedFont & { layoutCached(this: EmbeddedFont, text: string): unknown };
 }
 
+interface EmbeddedFontEncoding extends EmbeddedFont {
+  encode(text: string): unknown;
+}
+
+interface FontkitSubset {
+  font: FontkitFont;
+  glyphs: number[];
+}
+
+interface FontkitSubsetClass {
+  prototype: FontkitSubset & { encode(this: FontkitSubset): Uint8Array };
+}
+
 interface PdfKitDocument {
   font(src: string): PdfKitDocument;
   _font: EmbeddedFont;
@@ -57,20 +74,36 @@ interface PdfKitDocument {
  */
 const MAX_WORDS_PER_FONT = 20_000;
 
+/** Encoded subsets kept: one per font and glyph list, and with a repertoire the lists rarely differ. */
+const MAX_SUBSETS = 64;
+
 const INSTALLED = Symbol.for("axviam.certificates.sharedFontCache");
+
+export interface SharedFontCacheOptions {
+  /**
+   * Per font file: characters every document's embedded subset of that font starts with, in this
+   * order, whether printed or not. A subset's glyph order is the order of first use, so without it
+   * two documents with different serials or signatures embed different subsets; with the printed
+   * repertoire first, they embed the same one, which is then encoded once per process instead of
+   * once per document. Every extra glyph costs PDF bytes: list what the documents print.
+   */
+  subsetRepertoires?: Record<string, string>;
+}
 
 /**
  * Installs both caches on the pdfkit (and its fontkit) that pdfmake uses; `sampleFontFile` is
  * any TrueType font (its classes are the ones wrapped). Idempotent.
  */
-export function installSharedFontCache(sampleFontFile: string): void {
+export function installSharedFontCache(sampleFontFile: string, options: SharedFontCacheOptions = {}): void {
   const fromPdfmake = createRequire(createRequire(import.meta.url).resolve("pdfmake"));
   const pdfkitPath = fromPdfmake.resolve("pdfkit");
   const fontkit = createRequire(pdfkitPath)("fontkit") as { create(buffer: Uint8Array): object };
   const PDFDocument = fromPdfmake("pdfkit") as new (options: object) => PdfKitDocument;
-  const fontClass = fontkit.create(readFileSync(sampleFontFile)).constructor as unknown as FontkitFontClass & { [INSTALLED]?: true };
+  const sample = fontkit.create(readFileSync(sampleFontFile)) as { createSubset(): object };
+  const fontClass = sample.constructor as unknown as FontkitFontClass & { [INSTALLED]?: true };
   if (fontClass[INSTALLED]) return;
   fontClass[INSTALLED] = true;
+  const subsetClass = sample.createSubset().constructor as unknown as FontkitSubsetClass;
   const embeddedFontClass = new PDFDocument({ autoFirstPage: false }).font(sampleFontFile)._font.constructor as unknown as EmbeddedFontClass;
 
   const keys = new WeakMap<FontkitFont, string>();
@@ -98,9 +131,20 @@ export function installSharedFontCache(sampleFontFile: string): void {
     return value;
   };
 
+  // each repertoire as words of one character: no ligature or kerning pair can form between them
+  const repertoireWords = new Map(
+    Object.entries(options.subsetRepertoires ?? {}).map(([file, characters]) => [fileKey(fontkit.create(readFileSync(file)) as FontkitFont), [...characters].join(" ")]),
+  );
+  const seeded = new WeakSet<EmbeddedFont>();
   const runsByFile = new Map<string, Map<string, unknown>>();
   const layoutCached = embeddedFontClass.prototype.layoutCached;
   embeddedFontClass.prototype.layoutCached = function (this: EmbeddedFont, text: string): unknown {
+    // every printed text is laid out before it is encoded: the first layout of a document's font seeds its subset
+    if (!seeded.has(this)) {
+      seeded.add(this);
+      const words = repertoireWords.get(fileKey(this.font));
+      if (words) (this as EmbeddedFontEncoding).encode(words);
+    }
     // a document that opted out of pdfkit's layout cache keeps its uncached behaviour
     if (!this.layoutCache) return layoutCached.call(this, text);
     const key = fileKey(this.font);
@@ -113,5 +157,18 @@ export function installSharedFontCache(sampleFontFile: string): void {
       runs.set(text, run);
     }
     return run;
+  };
+
+  const encodedSubsets = new Map<string, Uint8Array>();
+  const encodeSubset = subsetClass.prototype.encode;
+  subsetClass.prototype.encode = function (this: FontkitSubset): Uint8Array {
+    const key = `${fileKey(this.font)}|${this.glyphs.join(",")}`;
+    let encoded = encodedSubsets.get(key);
+    if (encoded === undefined) {
+      if (encodedSubsets.size >= MAX_SUBSETS) encodedSubsets.clear();
+      encoded = encodeSubset.call(this);
+      encodedSubsets.set(key, encoded);
+    }
+    return encoded;
   };
 }

@@ -50,7 +50,13 @@ describe("certificate PDF", () => {
     expect((await renderCertificatePdf(signed, { pageSize: "LETTER" })).equals(pdf)).toBe(false);
   });
 
-  it("renders the same bytes in a process that has rendered nothing before (fonts and layouts are shared across documents)", async () => {
+  it("leaves the caller's certificate untouched (pdfmake rewrites its document definition in place)", async () => {
+    const before = structuredClone(signed);
+    await renderCertificatePdf(signed, { pageSize: "LETTER" });
+    expect(signed).toEqual(before);
+  });
+
+  it("renders the same bytes in a process that has rendered nothing before (fonts, layouts and subsets are shared across documents)", async () => {
     // This process has rendered other certificates and page sizes (warm shared font caches); the verify CLI
     // re-renders in a fresh process whose first document this is, and compares bytes.
     const other = sign(certificateContentSchema.parse(sampleContent({ serial: "LGM50-777001", id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", points: 120 })), keys);
