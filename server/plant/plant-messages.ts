@@ -1,15 +1,22 @@
 /**
- * The station → plant wire contract (DESIGN §13): MQTT topics `<prefix>/<plant>/<line>/<station>/<kind>` and
+ * The station ↔ plant wire contract (DESIGN §13): MQTT topics `<prefix>/<plant>/<line>/<station>/<kind>` and
  * versioned JSON payloads `{ schema: "axviam.<kind>/<version>", id, ... }`. Both ends validate with these zod
  * schemas; docs/plant-schemas/*.json are rendered from them (renderPlantJsonSchemas). A breaking change is a new
  * schema version, never an edit of an old one.
  * Every message carries a deterministic id, so a redelivered or re-sent message lands on the same row.
+ * One topic flows the other way: `<...>/<station>/receipts`, where the plant confirms the ids of the grades and
+ * alarm changes it has committed to PostgreSQL (end-to-end receipt: the station keeps them until then).
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
 
+/** station → plant */
 export const TOPIC_KINDS = ["status", "channels", "alarms", "runs", "grades"] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
+/** the kinds a station sends through its outbox and keeps until the plant's receipt */
+export const RECEIPTED_KINDS = ["alarms", "grades"] as const satisfies readonly TopicKind[];
+/** plant → station */
+export const RECEIPTS_KIND = "receipts";
 
 /** MQTT topic levels must not contain the wildcards or the separator. */
 const level = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "an id of letters, digits, '_', '.', '-' (max 64)");
@@ -132,11 +139,23 @@ export const gradeMessageSchema = z.object({
   gradedAt: iso,
 });
 
+/** Plant → station: these ids are committed in the plant's database; sent after the commit, QoS 1. */
+export const receiptMessageSchema = z.object({
+  schema: z.literal("axviam.receipt/1"),
+  /** digest of the ids (a re-sent receipt has the same id) */
+  id: z.string().min(1),
+  ...origin,
+  at: iso,
+  /** message ids of this station's grades / alarm changes; ids the station does not hold are ignored */
+  ids: z.array(z.string().min(1)).min(1),
+});
+
 export type StatusMessage = z.infer<typeof statusMessageSchema>;
 export type ChannelsMessage = z.infer<typeof channelsMessageSchema>;
 export type AlarmMessage = z.infer<typeof alarmMessageSchema>;
 export type RunsMessage = z.infer<typeof runsMessageSchema>;
 export type GradeMessage = z.infer<typeof gradeMessageSchema>;
+export type ReceiptMessage = z.infer<typeof receiptMessageSchema>;
 export type PlantMessage = StatusMessage | ChannelsMessage | AlarmMessage | RunsMessage | GradeMessage;
 
 export const PLANT_MESSAGE_SCHEMAS = {
@@ -152,7 +171,7 @@ export interface TopicParts {
   plantId: string;
   lineId: string;
   stationId: string;
-  kind: TopicKind;
+  kind: TopicKind | typeof RECEIPTS_KIND;
 }
 
 export function plantTopic(p: TopicParts): string {
@@ -193,6 +212,23 @@ export function parsePlantMessage(prefix: string, topic: string, payload: Buffer
   return { kind, message: m };
 }
 
+/** A receipt for this station's topic, or a PlantMessageError naming what is wrong. */
+export function parseReceipt(topic: string, payload: Buffer | string, expected: { plantId: string; lineId: string; stationId: string }): ReceiptMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString());
+  } catch (e) {
+    throw new PlantMessageError(topic, `payload is not JSON (${(e as Error).message})`);
+  }
+  const r = receiptMessageSchema.safeParse(json);
+  if (!r.success) throw new PlantMessageError(topic, r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; "));
+  const m = r.data;
+  if (m.plantId !== expected.plantId || m.lineId !== expected.lineId || m.stationId !== expected.stationId) {
+    throw new PlantMessageError(topic, `receipt is for ${m.plantId}/${m.lineId}/${m.stationId}, not this station`);
+  }
+  return m;
+}
+
 /** Short stable digest of a JSON value (ids for state changes). */
 export function digest(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
@@ -200,9 +236,10 @@ export function digest(value: unknown): string {
 
 /** JSON Schema (draft 2020-12) of each payload, keyed by file name under docs/plant-schemas/. */
 export function renderPlantJsonSchemas(): Record<string, string> {
+  const all: [string, z.ZodType][] = [...TOPIC_KINDS.map((kind) => [kind, PLANT_MESSAGE_SCHEMAS[kind]] as [string, z.ZodType]), [RECEIPTS_KIND, receiptMessageSchema]];
   return Object.fromEntries(
-    TOPIC_KINDS.map((kind) => {
-      const schema = z.toJSONSchema(PLANT_MESSAGE_SCHEMAS[kind], { target: "draft-2020-12" });
+    all.map(([kind, zod]) => {
+      const schema = z.toJSONSchema(zod, { target: "draft-2020-12" });
       const titled = { title: `AXVIAM plant message on <prefix>/<plant>/<line>/<station>/${kind}`, ...schema };
       return [`${kind}.json`, `${JSON.stringify(titled, null, 2)}\n`];
     }),

@@ -1,9 +1,16 @@
 /**
- * The plant service (DESIGN §13): one subscriber on the plant broker (`<prefix>/#`, QoS 1, persistent session
- * under a fixed client id) that lands every station's messages in PostgreSQL, plus the plant REST API.
- * A QoS 1 message is acknowledged (PUBACK) only after its row is committed: while the database is away the
- * service retries with backoff and the broker holds the rest of the queue, so nothing acknowledged is unwritten.
- * Invalid messages are logged with their topic and acknowledged (a poison message must not block the queue).
+ * The plant service (DESIGN §13): one subscriber on the plant broker (`<prefix>/+/+/+/<kind>` for every station →
+ * plant kind, QoS 1, persistent session under a fixed client id) that lands every station's messages in
+ * PostgreSQL, plus the plant REST API.
+ * After a grade or alarm change is committed, the service publishes its id in a receipt (QoS 1) on the station's
+ * `<...>/<station>/receipts` topic: the station keeps the message until then and re-sends it otherwise, so even a
+ * broker crash that loses its queue loses nothing (end-to-end receipt; the ids make re-sends harmless).
+ * A QoS 1 message is also acknowledged to the broker (PUBACK) only after its row is committed: mqtt.js sends the
+ * PUBACK when the `handleMessage` callback is called (`customHandleAcks` only picks an MQTT 5 reason code before
+ * that, so it is not needed). While the database is away the service retries with backoff and the broker holds the
+ * rest of the queue.
+ * Invalid messages are logged with their topic and acknowledged (a poison message must not block the queue); they
+ * get no receipt, so the station keeps them (and retries, rarely) until a plant that accepts them answers.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +21,7 @@ import type { Logger } from "../log/logger.ts";
 import { migrate } from "./migrate.ts";
 import { mountPlantApi, type PlantHealth } from "./plant-api.ts";
 import type { PlantServiceConfig } from "./plant-config.schema.ts";
-import { parsePlantMessage, PlantMessageError } from "./plant-messages.ts";
+import { digest, parsePlantMessage, plantTopic, PlantMessageError, RECEIPTED_KINDS, RECEIPTS_KIND, TOPIC_KINDS, type ReceiptMessage, type TopicKind } from "./plant-messages.ts";
 import { readSecret } from "./plant-secrets.ts";
 import { createPlantStore, type PlantStore } from "./plant-store.ts";
 
@@ -39,6 +46,9 @@ function redact(url: string): string {
 }
 
 const MAX_RETRY_MS = 30_000;
+/** ids committed within this window go out in one receipt per station */
+const RECEIPT_BATCH_MS = 20;
+const RECEIPT_BATCH_IDS = 500;
 
 export interface PlantServiceOptions {
   /** folder relative secret files resolve against (the config file's); default: the working directory */
@@ -117,6 +127,13 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
     ...(cfg.mqtt.username !== undefined ? { username: cfg.mqtt.username } : {}),
     ...(secrets.mqttPassword !== undefined ? { password: secrets.mqttPassword } : {}),
   });
+  const receipts = receiptBatcher(cfg.mqtt.topicPrefix, (topic, m) => {
+    client.publish(topic, JSON.stringify(m), { qos: 1 }, (err) => {
+      // a lost receipt only means the station sends the message again
+      if (err && !stopped) plog.debug({ topic, err: err.message }, "receipt not delivered; the station will re-send");
+    });
+  });
+
   // mqtt.js sends PUBACK when this callback is called: only after the row is committed
   client.handleMessage = (packet, done) => {
     const topic = packet.topic;
@@ -132,6 +149,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
     writeDurably(() => store.write(parsed.kind, parsed.message)).then((ok) => {
       if (!ok) return done(new Error("plant service stopping; message left to the broker"));
       health.written[parsed.kind] = (health.written[parsed.kind] ?? 0) + 1;
+      if ((RECEIPTED_KINDS as readonly TopicKind[]).includes(parsed.kind)) receipts.add(parsed.message);
       done();
     }, done);
   };
@@ -140,8 +158,11 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
     health.broker = { connected: true };
     plog.info({ broker: cfg.mqtt.url, sessionPresent: ack.sessionPresent }, "connected to the plant broker");
     if (subscribed && ack.sessionPresent) return;
-    client.subscribe(`${cfg.mqtt.topicPrefix}/#`, { qos: 1 }, (err) => {
-      if (err) plog.error({ err: err.message }, `subscribing to ${cfg.mqtt.topicPrefix}/# failed`);
+    const filters = TOPIC_KINDS.map((kind) => `${cfg.mqtt.topicPrefix}/+/+/+/${kind}`);
+    // a session from a version that subscribed to <prefix>/# would hand the service its own receipts
+    client.unsubscribe(`${cfg.mqtt.topicPrefix}/#`);
+    client.subscribe(filters, { qos: 1 }, (err) => {
+      if (err) plog.error({ err: err.message }, `subscribing to ${filters.join(", ")} failed`);
       else subscribed = true;
     });
   });
@@ -177,10 +198,35 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
     async stop() {
       stopped = true;
       wakeRetry?.();
+      receipts.flush();
       await client.endAsync(true);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();
     },
+  };
+}
+
+/** Collects committed ids per station and publishes them as one receipt per station every RECEIPT_BATCH_MS. */
+function receiptBatcher(prefix: string, send: (topic: string, m: ReceiptMessage) => void) {
+  const batches = new Map<string, { origin: { plantId: string; lineId: string; stationId: string }; ids: string[] }>();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    for (const [topic, b] of batches) send(topic, { schema: "axviam.receipt/1", id: digest(b.ids), ...b.origin, at: new Date().toISOString(), ids: b.ids });
+    batches.clear();
+  };
+  return {
+    add(m: { id: string; plantId: string; lineId: string; stationId: string }) {
+      const origin = { plantId: m.plantId, lineId: m.lineId, stationId: m.stationId };
+      const topic = plantTopic({ prefix, ...origin, kind: RECEIPTS_KIND });
+      const b = batches.get(topic) ?? { origin, ids: [] };
+      b.ids.push(m.id);
+      batches.set(topic, b);
+      if (b.ids.length >= RECEIPT_BATCH_IDS) flush();
+      else timer ??= setTimeout(flush, RECEIPT_BATCH_MS);
+    },
+    flush,
   };
 }

@@ -5,9 +5,16 @@
  *   runs     QoS 0 on every lot change (progress)
  *   alarms   QoS 1 through the persistent outbox, one message per ISA-18.2 state change
  *   grades   QoS 1 through the persistent outbox, one message per finished cell when its lot completes
- * The station never waits for the broker: everything that must arrive is on disk first and leaves the outbox only
- * on PUBACK. On attach, finished lots not yet handed to the outbox (station was offline from the plant, crashed,
- * or joined the plant later) are enqueued, so the plant receives the station's whole history exactly once per id.
+ * and subscribes to its own `receipts` topic, where the plant confirms what it has committed to PostgreSQL.
+ * End-to-end receipt: a grade or alarm change leaves the outbox only on the plant's receipt — not on the broker's
+ * PUBACK, because Mosquitto acknowledges before it persists, and a broker crash would lose what it held for a plant
+ * whose database is away. Until the receipt the message is re-sent: after every reconnect (those the broker had
+ * acknowledged; mqtt.js re-sends the others itself) and when no receipt came within receiptTimeoutMs (doubling per
+ * attempt up to receiptMaxWaitMs). Re-sends are harmless: the plant upserts on the message id.
+ * The station never waits for the broker: everything that must arrive is on disk first. At most RECEIPT_WINDOW
+ * messages are out awaiting their receipt, so a long plant outage re-sends a bounded number and the rest waits here.
+ * On attach, finished lots not yet handed to the outbox (station was offline from the plant, crashed, or joined
+ * the plant later) are enqueued, so the plant receives the station's whole history exactly once per id.
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -19,7 +26,7 @@ import type { LiveHub } from "../station/live-hub.ts";
 import type { Lot } from "../station/run.types.ts";
 import type { StationService } from "../station/station-service.ts";
 import { openOutbox, type Outbox, type OutboxMessage } from "./outbox.ts";
-import { plantTopic, type TopicKind } from "./plant-messages.ts";
+import { parseReceipt, plantTopic, RECEIPTS_KIND, type TopicKind } from "./plant-messages.ts";
 import { readSecret } from "./plant-secrets.ts";
 import { alarmMessage, channelsMessage, gradeMessages, runsMessage, statusMessage, type CertificateLookup, type Origin } from "./station-messages.ts";
 
@@ -41,20 +48,38 @@ export interface PlantPublisherDeps {
   log: Logger;
   /** wall clock; tests may pass their own */
   now?: () => Date;
+  /** first wait for the plant's receipt before a message is sent again [ms]; default 30 s */
+  receiptTimeoutMs?: number;
+  /** the wait doubles per attempt up to this [ms]; default 10 min */
+  receiptMaxWaitMs?: number;
 }
 
 export interface PlantPublisher {
   stop(): Promise<void>;
-  /** messages waiting for the broker's acknowledgement */
+  /** grades and alarm changes in the outbox: not yet confirmed by the plant's receipt */
   outboxSize(): number;
+  /** of those, how many the broker has acknowledged (PUBACK) and now await the plant's receipt */
+  awaitingReceipt(): number;
   /** connected to the broker right now */
   connected(): boolean;
   /** the last connection problem, for the station's status display; undefined while connected */
   lastError(): string | undefined;
 }
 
-/** QoS 1 messages in flight at once (the broker's receive window is ≥ 20; more buys little on loopback). */
-const WINDOW = 64;
+/**
+ * Messages out awaiting their receipt at once. Bounds what a plant outage makes the station re-send and the broker
+ * queue; throughput per station is at most RECEIPT_WINDOW per round trip (station → broker → plant commit → back).
+ */
+const RECEIPT_WINDOW = 512;
+
+interface Sent {
+  msg: OutboxMessage;
+  attempts: number;
+  /** performance.now() after which the message is sent again */
+  dueAtMs: number;
+  /** the broker acknowledged a copy (PUBACK) since the last (re)connect */
+  brokerHasIt: boolean;
+}
 
 export class PlantConfigError extends Error {
   constructor(message: string) {
@@ -70,7 +95,7 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
   if (!config.mqtt) throw new PlantConfigError("plant.mqtt.url is not configured");
   const mq = config.mqtt;
   const origin: Origin = { plantId: config.plantId, lineId: config.lineId, stationId };
-  const topic = (kind: TopicKind) => plantTopic({ prefix: mq.topicPrefix, ...origin, kind });
+  const topic = (kind: TopicKind | typeof RECEIPTS_KIND) => plantTopic({ prefix: mq.topicPrefix, ...origin, kind });
   const plog = log.child({ part: "plant-publisher", broker: mq.url });
   const password = readSecret("plant.mqtt.password", { inline: mq.password, file: mq.passwordFile, env: mq.passwordEnv }, { baseDir: deps.configDir, env: deps.env, warn: (m) => plog.warn(m) });
   const outbox: Outbox = await openOutbox(path.join(dataDir, "plant-outbox"));
@@ -79,6 +104,10 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
 
   const status = (online: boolean) =>
     statusMessage(origin, { stationName, online, simulated, at: now(), links: hub.links(), channels: hub.channels(), activeAlarms: service.alarms.active().length });
+
+  const receiptTimeoutMs = deps.receiptTimeoutMs ?? 30_000;
+  const receiptMaxWaitMs = Math.max(receiptTimeoutMs, deps.receiptMaxWaitMs ?? 600_000);
+  const receiptsTopic = topic(RECEIPTS_KIND);
 
   const client: MqttClient = mqtt.connect(mq.url, {
     clientId: mq.clientId ?? `axviam-${stationId}`,
@@ -89,34 +118,68 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
     connectTimeout: 10_000,
     // nothing waits in mqtt.js's memory: QoS 0 is dropped while offline, QoS 1 lives in our outbox
     queueQoSZero: false,
+    // the receipts subscription is made on every connect, and sending waits for it (see "connect")
+    resubscribe: false,
     will: { topic: topic("status"), payload: Buffer.from(JSON.stringify(status(false))), qos: 1, retain: true },
   });
 
   let stopped = false;
   let lastError: string | undefined = `not yet connected to ${mq.url}`;
-  // a publish's callback from before a reconnect belongs to an old generation: its in-flight slot is gone
-  let generation = 0;
-  const inFlight = new Set<string>();
+  // subscribed to the receipts topic on the current connection: before that, a fast receipt would be missed
+  let receiving = false;
+  const sent = new Map<string, Sent>();
+
+  const transmit = (s: Sent) => {
+    s.brokerHasIt = false;
+    s.dueAtMs = performance.now() + Math.min(receiptTimeoutMs * 2 ** (s.attempts - 1), receiptMaxWaitMs);
+    client.publish(s.msg.topic, s.msg.payload, { qos: 1 }, (err) => {
+      if (err) {
+        if (!stopped) plog.debug({ id: s.msg.id, err: err.message }, "publish not acknowledged by the broker; stays in the outbox");
+        return;
+      }
+      s.brokerHasIt = true;
+    });
+  };
 
   const pump = () => {
-    if (stopped || !client.connected) return;
-    const gen = generation;
-    for (const m of outbox.pending(WINDOW - inFlight.size, (id) => inFlight.has(id))) {
-      inFlight.add(m.id);
-      client.publish(m.topic, m.payload, { qos: 1 }, (err) => {
-        // the slot stays taken until the outbox has forgotten the message, else the next pump sends it again
-        const release = () => void (gen === generation && inFlight.delete(m.id));
-        if (err) {
-          release();
-          if (!stopped) plog.debug({ id: m.id, err: err.message }, "publish not acknowledged; stays in the outbox");
-          return;
-        }
-        outbox.ack(m.id).then(
-          () => (release(), pump()),
-          (e: Error) => (release(), plog.error({ err: e.message }, "outbox ack failed")),
-        );
-      });
+    if (stopped || !client.connected || !receiving) return;
+    for (const msg of outbox.pending(RECEIPT_WINDOW - sent.size, (id) => sent.has(id))) {
+      const s: Sent = { msg, attempts: 1, dueAtMs: 0, brokerHasIt: false };
+      sent.set(msg.id, s);
+      transmit(s);
     }
+  };
+
+  /** No receipt in time: the broker or the plant lost it (crash, a plant session that did not exist yet). */
+  const resendOverdue = () => {
+    if (stopped || !client.connected || !receiving) return;
+    const t = performance.now();
+    let n = 0;
+    for (const s of sent.values()) {
+      if (s.dueAtMs > t) continue;
+      s.attempts++;
+      transmit(s);
+      n++;
+    }
+    if (n > 0) plog.info({ resent: n, outbox: outbox.size() }, "no receipt from the plant in time; re-sent");
+  };
+
+  const onReceipt = (payload: Buffer) => {
+    let ids: string[];
+    try {
+      ids = parseReceipt(receiptsTopic, payload, origin).ids.filter((id) => outbox.has(id));
+    } catch (e) {
+      plog.warn({ err: (e as Error).message }, "plant receipt ignored");
+      return;
+    }
+    if (ids.length === 0) return;
+    outbox.confirm(ids).then(
+      () => {
+        for (const id of ids) sent.delete(id);
+        pump();
+      },
+      (e: Error) => plog.error({ err: e.message }, "outbox confirm failed; the messages will be re-sent"),
+    );
   };
 
   const enqueue = async (messages: OutboxMessage[]) => {
@@ -135,11 +198,23 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
     if (lastError !== undefined) plog.info({ outbox: outbox.size() }, "connected to the plant broker; draining the outbox");
     lastError = undefined;
     publishLive();
-    pump();
+    client.subscribe(receiptsTopic, { qos: 1 }, (err) => {
+      if (err) {
+        lastError = `plant broker ${mq.url}: subscribing to ${receiptsTopic} refused (${err.message})`;
+        plog.error({ err: err.message }, "cannot subscribe to the plant's receipts; grades and alarms wait in the outbox");
+        return;
+      }
+      receiving = true;
+      // what the broker had acknowledged may have died with it: send again (the rest mqtt.js re-sends itself)
+      for (const s of sent.values()) if (s.brokerHasIt) transmit(s);
+      pump();
+    });
+  });
+  client.on("message", (t, payload) => {
+    if (t === receiptsTopic) onReceipt(payload);
   });
   client.on("close", () => {
-    generation++;
-    inFlight.clear();
+    receiving = false;
   });
   client.on("error", (e) => {
     const msg = `plant broker ${mq.url}: ${e.message}`;
@@ -190,11 +265,13 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
   for (const lot of await service.listLots()) if (lot.state === "complete") await enqueueLot(lot.id);
 
   const liveTimer = setInterval(publishLive, config.publishLiveEveryMs);
+  const resendTimer = setInterval(resendOverdue, Math.min(1000, Math.max(50, receiptTimeoutMs / 4)));
 
   return {
     async stop() {
       if (stopped) return;
       clearInterval(liveTimer);
+      clearInterval(resendTimer);
       await Promise.allSettled([...enqueuing.values()]);
       if (client.connected) await client.publishAsync(topic("status"), JSON.stringify(status(false)), { qos: 1, retain: true }).catch(() => undefined);
       stopped = true;
@@ -202,6 +279,7 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
       await outbox.close();
     },
     outboxSize: () => outbox.size(),
+    awaitingReceipt: () => [...sent.values()].filter((s) => s.brokerHasIt).length,
     connected: () => client.connected,
     lastError: () => lastError,
   };

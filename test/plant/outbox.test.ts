@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,7 +20,8 @@ describe("plant outbox", () => {
     await a.add([msg(1), msg(2), msg(3)]);
     await a.add([msg(2), msg(4), msg(4)]);
     expect(a.size()).toBe(4);
-    await a.ack("m-2");
+    expect(await a.confirm(["m-2", "not-mine"])).toBe(1);
+    expect(a.has("m-2")).toBe(false);
     await a.close();
 
     const b = await openOutbox(dir);
@@ -35,7 +36,7 @@ describe("plant outbox", () => {
     const box = await openOutbox(dir);
     await box.add(Array.from({ length: 2500 }, (_, i) => msg(i)));
     expect(readdirSync(dir).filter((f) => f.endsWith(".jsonl"))).toHaveLength(2);
-    for (let i = 0; i < 2000; i++) await box.ack(`m-${i}`);
+    await box.confirm(Array.from({ length: 2000 }, (_, i) => `m-${i}`));
     // the first (full, closed) segment is gone; the current one stays
     expect(readdirSync(dir).filter((f) => f.endsWith(".jsonl"))).toEqual(["segment-00000002.jsonl"]);
     expect(box.size()).toBe(500);
@@ -58,5 +59,54 @@ describe("plant outbox", () => {
     expect(again.hasMark("lot:L1")).toBe(true);
     expect(again.hasMark("lot:L2")).toBe(false);
     await again.close();
+  });
+
+  it("a torn receipt or mark line is cut off, never read as a shorter id or key", async () => {
+    const dir = tempDir();
+    const box = await openOutbox(dir);
+    await box.add([msg(1), msg(12)]);
+    await box.confirm(["m-12"]);
+    await box.mark("lot:L12");
+    await box.close();
+    // a power loss mid-append left "m-1" of "m-13\n" and "lot:L1" of "lot:L14\n"
+    appendFileSync(path.join(dir, "segment-00000001.acks"), "m-1");
+    appendFileSync(path.join(dir, "marks.txt"), "lot:L1");
+    const again = await openOutbox(dir);
+    expect(again.pending().map((m) => m.id)).toEqual(["m-1"]);
+    expect(again.hasMark("lot:L1")).toBe(false);
+    expect(again.hasMark("lot:L12")).toBe(true);
+    // the torn tails are gone from disk, so the next append starts a line of its own
+    expect(readFileSync(path.join(dir, "marks.txt"), "utf8")).toBe("lot:L12\n");
+    await again.mark("lot:L1");
+    await again.close();
+    expect((await openOutbox(dir)).hasMark("lot:L1")).toBe(true);
+  });
+
+  it("carries the few live messages of a sparse segment into a new one at open and deletes the old files", async () => {
+    const dir = tempDir();
+    const box = await openOutbox(dir);
+    await box.add(Array.from({ length: 100 }, (_, i) => msg(i)));
+    // the plant confirmed all but two (say it refuses them until it is upgraded)
+    await box.confirm(Array.from({ length: 100 }, (_, i) => `m-${i}`).filter((id) => id !== "m-7" && id !== "m-50"));
+    await box.close();
+    const again = await openOutbox(dir);
+    expect(readdirSync(dir).filter((f) => f.startsWith("segment-")).sort()).toEqual(["segment-00000002.jsonl"]);
+    expect(readFileSync(path.join(dir, "segment-00000002.jsonl"), "utf8").trim().split("\n")).toHaveLength(2);
+    expect(again.pending().map((m) => m.id)).toEqual(["m-7", "m-50"]);
+    await again.confirm(["m-50"]);
+    await again.close();
+    const third = await openOutbox(dir);
+    expect(third.pending().map((m) => m.id)).toEqual(["m-7"]);
+    await third.close();
+  });
+
+  it("drops acks left without their segment (crash between the two unlinks)", async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "segment-00000001.acks"), "m-1\n");
+    const box = await openOutbox(dir);
+    await box.add([msg(1)]);
+    expect(readdirSync(dir).sort()).toEqual(["segment-00000001.jsonl"]);
+    await box.close();
+    expect((await openOutbox(dir)).pending().map((m) => m.id)).toEqual(["m-1"]);
   });
 });

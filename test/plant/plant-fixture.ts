@@ -27,7 +27,21 @@ export interface TestStation {
   dispose(): Promise<void>;
 }
 
-export async function startTestStation(o: { id: string; lineId: string; brokerUrl: string; channels?: number; plantId?: string; publishLiveEveryMs?: number }): Promise<TestStation> {
+export interface TestStationOptions {
+  id: string;
+  lineId: string;
+  brokerUrl: string;
+  channels?: number;
+  plantId?: string;
+  publishLiveEveryMs?: number;
+  /** the publisher's first wait for a receipt before re-sending; default 1 s here (30 s in production) */
+  receiptTimeoutMs?: number;
+  /** broker credentials (inline in the test config: the warning goes to the silent logger) */
+  username?: string;
+  password?: string;
+}
+
+export async function startTestStation(o: TestStationOptions): Promise<TestStation> {
   const hub = createLiveHub();
   const fake = createFakeStation(hub, { cyclerId: "cycler-1", channels: o.channels ?? 8 });
   fake.feed();
@@ -36,12 +50,17 @@ export async function startTestStation(o: { id: string; lineId: string; brokerUr
     attachPlantPublisher({
       service: fake,
       hub,
-      config: plantSchema.parse({ enabled: true, plantId: o.plantId ?? "plant-1", lineId: o.lineId, mqtt: { url, reconnectMs: 200 }, publishLiveEveryMs: o.publishLiveEveryMs ?? 200 }),
+      config: plantSchema.parse({
+        enabled: true, plantId: o.plantId ?? "plant-1", lineId: o.lineId, publishLiveEveryMs: o.publishLiveEveryMs ?? 200,
+        mqtt: { url, reconnectMs: 200, ...(o.username !== undefined ? { username: o.username, password: o.password } : {}) },
+      }),
       stationId: o.id,
       stationName: `Station ${o.id}`,
       simulated: true,
       dataDir,
       log: silentLogger(),
+      receiptTimeoutMs: o.receiptTimeoutMs ?? 1000,
+      receiptMaxWaitMs: 4 * (o.receiptTimeoutMs ?? 1000),
     });
   const s: TestStation = {
     id: o.id,
@@ -97,7 +116,7 @@ export interface TestPlant {
 
 let dbSeq = 0;
 /** A fresh database on the server at `serverUrl`, and the plant service writing into it. */
-export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { clientId?: string; token?: string } = {}): Promise<TestPlant> {
+export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { clientId?: string; token?: string; username?: string; password?: string } = {}): Promise<TestPlant> {
   const name = `plant_${process.pid}_${++dbSeq}`;
   const admin = new pg.Client(serverUrl);
   await admin.connect();
@@ -106,7 +125,7 @@ export async function startTestPlant(serverUrl: string, brokerUrl: string, o: { 
   const databaseUrl = serverUrl.replace(/\/[^/]*$/, `/${name}`);
   const service = await startPlantService(
     plantServiceConfigSchema.parse({
-      mqtt: { url: brokerUrl, clientId: o.clientId ?? `axviam-plant-${name}`, reconnectMs: 200 },
+      mqtt: { url: brokerUrl, clientId: o.clientId ?? `axviam-plant-${name}`, reconnectMs: 200, ...(o.username !== undefined ? { username: o.username, password: o.password } : {}) },
       postgres: { url: databaseUrl, retryMs: 100 },
       http: { host: "127.0.0.1", port: 0, ...(o.token !== undefined ? { token: o.token } : {}) },
     }),

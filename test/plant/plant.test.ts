@@ -2,8 +2,9 @@
  * The plant view end to end with real Mosquitto and PostgreSQL (test/plant/services.ts starts them; CI installs
  * the Debian packages `mosquitto` and `postgresql`). Stations are fake StationServices with real publishers.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plantSchema } from "../../server/config/station-config.schema.ts";
 import { migrate } from "../../server/plant/migrate.ts";
@@ -13,6 +14,18 @@ import { PlantDatabaseError, startPlantService } from "../../server/plant/plant-
 import { silentLogger } from "../../server/log/logger.ts";
 import { count, gradeLot, startTestPlant, startTestStation, waitUntil, type CellOutcome, type TestPlant, type TestStation } from "./plant-fixture.ts";
 import { freePort, startBroker, startDatabase, type Broker, type Database } from "./services.ts";
+
+/** The Mosquitto ACL of docs/operations.md ("Broker access control"), for prefix axviam. */
+const PLANT_ACL = readFileSync(path.resolve(import.meta.dirname, "../../docs/operations.md"), "utf8").match(/```\n(# mosquitto acl_file[\s\S]*?)```/)![1];
+
+/** Ids of the messages in a station's outbox files (not confirmed ones: the test reads before any receipt). */
+function readOutboxIds(dataDir: string): string[] {
+  const dir = path.join(dataDir, "plant-outbox");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .flatMap((f) => readFileSync(path.join(dir, f), "utf8").trim().split("\n"))
+    .map((l) => (JSON.parse(l) as { id: string }).id);
+}
 
 let broker: Broker;
 let db: Database;
@@ -130,7 +143,8 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
     }
   });
 
-  it("a broker crash (kill -9) mid-stream, while the plant's database is away, loses no grade and duplicates none", async () => {
+  it("a broker crash (kill -9) that loses its queue, while the plant's database is away, loses no grade and duplicates none", async () => {
+    // this broker saves every 1000 s only (services.ts): the crash loses every message it acknowledged meanwhile
     const plant = await startTestPlant(db.url, broker.url);
     const stations = await Promise.all(["k-a", "k-b", "k-c"].map((id, i) => startTestStation({ id, lineId: `line-${i + 1}`, brokerUrl: broker.url })));
     const LOTS = 6;
@@ -145,21 +159,144 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
     try {
       await Promise.all(stations.map((s) => waitUntil("station connected", () => s.publisher.connected())));
       await Promise.all(stations.map((s) => produce(s, 0, 2)));
+      await waitUntil("the plant's receipts for the first lots", () => stations.every((s) => s.publisher.outboxSize() === 0));
       // the plant cannot write: what the stations send now waits in the broker's queue for the plant's session
       await db.stop();
       await waitUntil("the plant meets the database outage", () => !plant.service.health().database.ok);
       await Promise.all(stations.map((s) => produce(s, 2, LOTS)));
-      await waitUntil("the broker has every grade", () => stations.every((s) => s.publisher.outboxSize() === 0));
+      await waitUntil("the broker acknowledged every grade", () => stations.every((s) => s.publisher.awaitingReceipt() === 8 * (LOTS - 2)));
+      // acknowledged by the broker, not committed by the plant: the stations keep them
+      expect(stations.map((s) => s.publisher.outboxSize())).toEqual([32, 32, 32]);
       await broker.kill();
       await broker.start();
       await db.start();
-      await waitUntil("every station's outbox drained", () => stations.every((s) => s.publisher.outboxSize() === 0), 30_000);
-      await waitUntil("all grades written", async () => (await count(plant.pool, "SELECT count(*) AS n FROM grades")) >= expectedIds.length, 30_000);
+      await waitUntil("every station's outbox confirmed by the plant", () => stations.every((s) => s.publisher.outboxSize() === 0), 30_000);
       const rows = (await plant.pool.query<{ id: string }>("SELECT id FROM grades WHERE station_id LIKE 'k-%' ORDER BY id")).rows.map((r) => r.id);
       expect(rows).toEqual([...expectedIds].sort());
     } finally {
       await Promise.all(stations.map((s) => s.dispose()));
       await plant.stop();
+    }
+  });
+
+  it("un-receipted grades are re-sent after a station restart and after the receipt timeout; receipts empty the outbox on disk", async () => {
+    // its own broker, where no plant session exists yet: what the stations send first is dropped by the broker
+    const own = await startBroker();
+    const slow = await startTestStation({ id: "re-restart", lineId: "line-1", brokerUrl: own.url, receiptTimeoutMs: 120_000 });
+    const fast = await startTestStation({ id: "re-timeout", lineId: "line-1", brokerUrl: own.url, receiptTimeoutMs: 300 });
+    let plant: TestPlant | undefined;
+    try {
+      await Promise.all([slow, fast].map((s) => waitUntil("station connected", () => s.publisher.connected())));
+      await gradeLot(slow, "before the plant", cells("RS", 5, () => ({ bin: "A" })));
+      await gradeLot(fast, "before the plant", cells("TO", 4, () => ({ bin: "B" })));
+      await waitUntil("the broker acknowledged (and dropped) them", () => slow.publisher.awaitingReceipt() === 5 && fast.publisher.awaitingReceipt() === 4);
+
+      plant = await startTestPlant(db.url, own.url);
+      const grades = (station: string) => count(plant!.pool, "SELECT count(*) AS n FROM grades WHERE station_id = $1", [station]);
+      // the short timeout re-sends without any reconnect
+      await waitUntil("the timed-out grades re-sent and confirmed", async () => fast.publisher.outboxSize() === 0 && (await grades("re-timeout")) === 4);
+      // the long timeout has not fired: nothing of the other station arrived
+      expect(await grades("re-restart")).toBe(0);
+      expect(slow.publisher.outboxSize()).toBe(5);
+
+      await slow.restart();
+      expect(slow.publisher.outboxSize()).toBe(5);
+      await waitUntil("the restarted station re-sent and the plant confirmed", async () => slow.publisher.outboxSize() === 0 && (await grades("re-restart")) === 5);
+      // the confirmations are on disk: a further restart sends nothing again
+      await slow.restart();
+      expect(slow.publisher.outboxSize()).toBe(0);
+      const outboxDir = path.join(slow.dataDir, "plant-outbox");
+      expect(readdirSync(outboxDir).filter((f) => f.endsWith(".jsonl"))).toEqual([]);
+      expect(plant.service.health().rejected).toBe(0);
+    } finally {
+      await Promise.all([slow.dispose(), fast.dispose()]);
+      await plant?.stop();
+      await own.dispose();
+    }
+  });
+
+  it("the plant sends a receipt only after the commit, per station topic; a duplicate grade lands once (primary key, ON CONFLICT)", async () => {
+    const plant = await startTestPlant(db.url, broker.url);
+    const raw = await mqtt.connectAsync(broker.url, { clientId: `raw-${process.pid}`, clean: true });
+    try {
+      const receipts: { topic: string; ids: string[]; rowsAtArrival: number }[] = [];
+      raw.on("message", (topic, payload) => {
+        const ids = (JSON.parse(payload.toString()) as { ids: string[] }).ids;
+        void count(plant.pool, "SELECT count(*) AS n FROM grades WHERE id = ANY($1)", [ids]).then((n) => receipts.push({ topic, ids, rowsAtArrival: n }));
+      });
+      await raw.subscribeAsync("axviam/+/+/+/receipts", { qos: 1 });
+      await waitUntil("the plant is subscribed", () => plant.service.health().broker.connected);
+      const grade = (stationId: string, serial: string) => ({
+        schema: "axviam.grade/1", id: `${stationId}:LOT-1:${serial}:run-1`, plantId: "plant-1", lineId: "line-9", stationId, lotId: "LOT-1", lotName: "raw",
+        runId: "run-1", serial, kind: "imprint", chemistry: "nmc811-graphite", nominalCapacityAh: 5, recipe: { name: "factory_init", version: "1" },
+        simulated: true, bin: "A", passed: true, reasons: [], figures: { capacityAh: { value: 5.01 } }, gradedAt: new Date().toISOString(),
+      });
+      const a = grade("raw-a", "RAW-1");
+      await db.stop();
+      await waitUntil("the plant meets the database outage", () => !plant.service.health().database.ok);
+      await raw.publishAsync("axviam/plant-1/line-9/raw-a/grades", JSON.stringify(a), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(receipts).toEqual([]);
+      await db.start();
+      await waitUntil("a receipt", () => receipts.length === 1);
+      expect(receipts[0]).toEqual({ topic: "axviam/plant-1/line-9/raw-a/receipts", ids: [a.id], rowsAtArrival: 1 });
+
+      // the same grade again (a re-send), and one of another station: one receipt each, on each station's own topic
+      await raw.publishAsync("axviam/plant-1/line-9/raw-a/grades", JSON.stringify(a), { qos: 1 });
+      await raw.publishAsync("axviam/plant-1/line-9/raw-b/grades", JSON.stringify(grade("raw-b", "RAW-2")), { qos: 1 });
+      await waitUntil("two more receipts", () => receipts.length === 3);
+      expect(receipts.map((r) => [r.topic.split("/")[3], r.ids.map((id) => id.split(":")[0])]).sort()).toEqual([["raw-a", ["raw-a"]], ["raw-a", ["raw-a"]], ["raw-b", ["raw-b"]]]);
+      expect(await count(plant.pool, "SELECT count(*) AS n FROM grades WHERE station_id = 'raw-a'")).toBe(1);
+      // idempotence rests on the schema, not on luck: grades.id and alarms (alarm_id, change_id) are primary keys
+      const keys = await plant.pool.query<{ table_name: string; column_name: string }>(
+        `SELECT k.table_name, k.column_name FROM information_schema.table_constraints c JOIN information_schema.key_column_usage k USING (constraint_name, table_name)
+         WHERE c.constraint_type = 'PRIMARY KEY' AND k.table_name IN ('grades', 'alarms') ORDER BY k.table_name, k.ordinal_position`,
+      );
+      expect(keys.rows.map((r) => `${r.table_name}.${r.column_name}`)).toEqual(["alarms.alarm_id", "alarms.change_id", "grades.id"]);
+    } finally {
+      await raw.endAsync();
+      await plant.stop();
+    }
+  });
+
+  it("with the documented broker ACL another station cannot forge a receipt; the plant's receipts still get through", async () => {
+    const aclBroker = await startBroker({ users: { "axviam-plant": "plant-pw", "acl-a": "a-pw", "acl-b": "b-pw" }, acl: PLANT_ACL });
+    const station = await startTestStation({ id: "acl-a", lineId: "line-1", brokerUrl: aclBroker.url, username: "acl-a", password: "a-pw", receiptTimeoutMs: 120_000 });
+    const forger = await mqtt.connectAsync(aclBroker.url, { clientId: "forger", username: "acl-b", password: "b-pw" });
+    // the station's own user, on a second connection: sees exactly what the station would receive
+    const listener = await mqtt.connectAsync(aclBroker.url, { clientId: "acl-a-listener", username: "acl-a", password: "a-pw" });
+    const plantUser = await mqtt.connectAsync(aclBroker.url, { clientId: "plant-user", username: "axviam-plant", password: "plant-pw" });
+    let plant: TestPlant | undefined;
+    try {
+      await waitUntil("station connected", () => station.publisher.connected());
+      await gradeLot(station, "acl", cells("ACL", 3, () => ({ bin: "A" })));
+      await waitUntil("acknowledged by the broker", () => station.publisher.awaitingReceipt() === 3);
+      const ids = readOutboxIds(station.dataDir).sort();
+      expect(ids).toHaveLength(3);
+
+      const seen: string[] = [];
+      listener.on("message", (_topic, payload) => seen.push((JSON.parse(payload.toString()) as { id: string }).id));
+      await listener.subscribeAsync("axviam/plant-1/line-1/acl-a/receipts", { qos: 1 });
+      const receipt = (id: string, receiptIds: string[]) =>
+        JSON.stringify({ schema: "axviam.receipt/1", id, plantId: "plant-1", lineId: "line-1", stationId: "acl-a", at: new Date().toISOString(), ids: receiptIds });
+      // the broker has routed the forged receipt (or dropped it) when its PUBACK returns; the plant's comes after it
+      await forger.publishAsync("axviam/plant-1/line-1/acl-a/receipts", receipt("forged", ids), { qos: 1 });
+      await plantUser.publishAsync("axviam/plant-1/line-1/acl-a/receipts", receipt("control", ["an-id-the-station-never-had"]), { qos: 1 });
+      await waitUntil("the plant user's receipt", () => seen.includes("control"));
+      expect(seen).toEqual(["control"]);
+      // the station got the control receipt too: an unknown id changes nothing
+      await new Promise((r) => setTimeout(r, 100));
+      expect(station.publisher.outboxSize()).toBe(3);
+
+      // the plant (its user may write receipts) confirms after a restart re-sent what the broker had dropped
+      plant = await startTestPlant(db.url, aclBroker.url, { username: "axviam-plant", password: "plant-pw" });
+      await station.restart();
+      await waitUntil("the plant's receipts accepted", () => station.publisher.outboxSize() === 0);
+      expect((await plant.pool.query<{ id: string }>("SELECT id FROM grades WHERE station_id = 'acl-a' ORDER BY id")).rows.map((r) => r.id)).toEqual(ids);
+    } finally {
+      await Promise.all([forger.endAsync(), listener.endAsync(), plantUser.endAsync(), station.dispose()]);
+      await plant?.stop();
+      await aclBroker.dispose();
     }
   });
 

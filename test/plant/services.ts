@@ -78,8 +78,19 @@ export interface Broker {
   dispose(): Promise<void>;
 }
 
-/** `users`: the broker refuses anonymous clients and knows these user → password pairs (mosquitto_passwd). */
-export async function startBroker(o: { users?: Record<string, string> } = {}): Promise<Broker> {
+export interface BrokerOptions {
+  /** the broker refuses anonymous clients and knows these user → password pairs (mosquitto_passwd) */
+  users?: Record<string, string>;
+  /** acl_file content (topic/pattern rules per user); needs `users` */
+  acl?: string;
+  /**
+   * true: save the persistence file after every change. Default false: save every 1000 s only, so a kill -9 loses
+   * everything queued since the start — the worst case the stations' end-to-end receipts must cover.
+   */
+  saveOnChange?: boolean;
+}
+
+export async function startBroker(o: BrokerOptions = {}): Promise<Broker> {
   if (!existsSync(MOSQUITTO_BIN)) throw new MissingToolError("mosquitto", "mosquitto", MOSQUITTO_BIN);
   const dir = mkdtempSync(path.join(os.tmpdir(), "axviam-mosquitto-"));
   await giveTo(dir, "mosquitto", "mosquitto");
@@ -89,16 +100,19 @@ export async function startBroker(o: { users?: Record<string, string> } = {}): P
     await run(MOSQUITTO_PASSWD_BIN, [...(i === 0 ? ["-c"] : []), "-b", path.join(dir, "passwd"), user, password]);
   }
   if (o.users) await giveTo(path.join(dir, "passwd"), "mosquitto", "mosquitto");
+  if (o.acl !== undefined) {
+    writeFileSync(path.join(dir, "acl"), o.acl);
+    await giveTo(path.join(dir, "acl"), "mosquitto", "mosquitto");
+  }
   writeFileSync(
     conf,
     [
       `listener ${port} 127.0.0.1`,
       ...(o.users ? ["allow_anonymous false", `password_file ${dir}/passwd`] : ["allow_anonymous true"]),
-      // as in a plant deployment (docs/operations.md): persistent, saved on change, not only at a clean exit
+      ...(o.acl !== undefined ? [`acl_file ${dir}/acl`] : []),
       "persistence true",
       `persistence_location ${dir}/`,
-      "autosave_on_changes true",
-      "autosave_interval 1",
+      ...(o.saveOnChange ? ["autosave_on_changes true", "autosave_interval 1"] : ["autosave_interval 1000"]),
       // the plant service may be away for long: keep its queue (Mosquitto's default caps it at 1000)
       "max_queued_messages 1000000",
       "max_inflight_messages 200",
