@@ -211,7 +211,7 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
     });
   });
   client.on("message", (t, payload) => {
-    if (t === receiptsTopic) onReceipt(payload);
+    if (t === receiptsTopic && !stopped) onReceipt(payload);
   });
   client.on("close", () => {
     receiving = false;
