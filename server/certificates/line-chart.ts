@@ -7,7 +7,10 @@
  * directly; only the text (tick labels, axis titles, legend names) is an SVG laid over them, since
  * canvas vectors cannot carry rotated or anchored text. Drawing the lines through SVG as well cost
  * ~12 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns every
- * path command into objects (bench/certificates.bench.ts, profiled).
+ * path command into objects (bench/certificates.bench.ts, profiled). Each vector costs a full set
+ * of stroke settings on the page, so the grid is one polyline and so are the tick marks: the
+ * segments that join one line to the next run along the frame, which is drawn over the grid in its
+ * own stroke and colour, and the tick marks' joins are the frame line itself (same stroke).
  *
  * Long series are decimated to what the page can show: per DECIMATION_COLUMN_PT-wide column of
  * the plot, the lowest and highest point of the samples falling in it (min/max aggregation; with
@@ -59,6 +62,7 @@ const SERIES_STYLES: readonly { stroke: string; dash?: Dash }[] = [
 const FRAME = { color: "#333333", widthPt: 0.6 };
 const GRID = { color: "#dddddd", widthPt: 0.4 };
 const TICK_PT = 3;
+const ERROR_BAR_WIDTH_PT = 0.6;
 
 const MARGIN = { left: 52, right: 52, top: 18, bottom: 30 };
 
@@ -66,7 +70,12 @@ const MARGIN = { left: 52, right: 52, top: 18, bottom: 30 };
 export type CanvasVector =
   | { type: "rect"; x: number; y: number; w: number; h: number; lineWidth?: number; lineColor?: string; color?: string; fillOpacity?: number }
   | { type: "line"; x1: number; y1: number; x2: number; y2: number; lineWidth: number; lineColor: string; dash?: Dash }
-  | { type: "polyline"; points: { x: number; y: number }[]; lineWidth: number; lineColor: string; dash?: Dash };
+  | { type: "polyline"; points: Point[]; lineWidth: number; lineColor: string; dash?: Dash };
+
+interface Point {
+  x: number;
+  y: number;
+}
 
 export interface ChartDrawing {
   widthPt: number;
@@ -86,9 +95,10 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
   const sy = (y: number) => plot.y1 - ((y - yRange.min) / (yRange.max - yRange.min)) * (plot.y1 - plot.y0);
   const series = spec.series.map((s) => decimateMinMax(s, (x) => Math.floor((sx(x) - plot.x0) / DECIMATION_COLUMN_PT)));
 
-  const grid: CanvasVector[] = [];
-  const ticks: CanvasVector[] = [];
+  const grid: Point[] = [];
+  const ticks: Point[] = [];
   const labels: string[] = [];
+  const at = (x: number, y: number): Point => ({ x: pt(x), y: pt(y) });
   const line = (x1: number, y1: number, x2: number, y2: number, style: { color: string; widthPt: number }, dash?: Dash): CanvasVector => ({
     type: "line", x1: pt(x1), y1: pt(y1), x2: pt(x2), y2: pt(y2), lineWidth: style.widthPt, lineColor: style.color, ...(dash ? { dash } : {}),
   });
@@ -96,26 +106,31 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
   if (spec.title) labels.push(text(plot.x0, 11, spec.title, { size: 9, weight: "bold" }));
   for (const tick of xRange.ticks) {
     const x = sx(tick);
-    grid.push(line(x, plot.y0, x, plot.y1, GRID));
-    ticks.push(line(x, plot.y1, x, plot.y1 + TICK_PT, FRAME));
+    // alternately up and down, so that consecutive grid lines join along the frame's top or bottom
+    grid.push(...(grid.length % 4 === 0 ? [at(x, plot.y1), at(x, plot.y0)] : [at(x, plot.y0), at(x, plot.y1)]));
+    ticks.push(at(x, plot.y1), at(x, plot.y1 + TICK_PT), at(x, plot.y1));
     labels.push(text(x, plot.y1 + 11, formatTick(tick, xRange.step), { size: 7, anchor: "middle" }));
   }
-  for (const tick of yRange.ticks) {
+  // The last x tick is the range's end: the grid goes on down or up the frame's right edge to the
+  // lowest y line, the ticks along the bottom edge to the bottom left corner.
+  yRange.ticks.forEach((tick, k) => {
     const y = sy(tick);
-    grid.push(line(plot.x0, y, plot.x1, y, GRID));
-    ticks.push(line(plot.x0 - TICK_PT, y, plot.x0, y, FRAME));
+    const [from, to] = k % 2 === 0 ? [plot.x1, plot.x0] : [plot.x0, plot.x1];
+    grid.push(at(from, y), at(to, y));
+    ticks.push(at(plot.x0, y), at(plot.x0 - TICK_PT, y), at(plot.x0, y));
     labels.push(text(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), { size: 7, anchor: "end" }));
-  }
+  });
   labels.push(text((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, { size: 8, anchor: "middle" }));
   labels.push(text(11, (plot.y0 + plot.y1) / 2, spec.yLabel, { size: 8, anchor: "middle", rotate: true }));
 
   if (spec.secondaryAxis) {
     const { scale, label } = spec.secondaryAxis;
     const secondary = niceRange({ lo: yRange.min * scale, hi: yRange.max * scale });
-    for (const tick of secondary.ticks) {
-      const y = sy(tick / scale);
-      if (y < plot.y0 - 0.01 || y > plot.y1 + 0.01) continue;
-      ticks.push(line(plot.x1, y, plot.x1 + TICK_PT, y, FRAME));
+    const shown = secondary.ticks.map((tick) => ({ tick, y: sy(tick / scale) })).filter(({ y }) => y >= plot.y0 - 0.01 && y <= plot.y1 + 0.01);
+    // on from the top left corner, where the y ticks end, along the top edge and down the right edge
+    ticks.push(at(plot.x1, plot.y0));
+    for (const { tick, y } of shown.reverse()) {
+      ticks.push(at(plot.x1, y), at(plot.x1 + TICK_PT, y), at(plot.x1, y));
       labels.push(text(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), { size: 7, anchor: "start" }));
     }
     labels.push(text(w - 8, (plot.y0 + plot.y1) / 2, label, { size: 8, anchor: "middle", rotate: true }));
@@ -124,23 +139,24 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
   const legendX = plot.x1 - 94;
   // the frame after the grid: grid lines at the range's ends lie on it
   const vectors: CanvasVector[] = [
-    ...grid,
+    { type: "polyline", points: grid, lineWidth: GRID.widthPt, lineColor: GRID.color },
     { type: "rect", x: pt(plot.x0), y: pt(plot.y0), w: pt(plot.x1 - plot.x0), h: pt(plot.y1 - plot.y0), lineWidth: FRAME.widthPt, lineColor: FRAME.color },
-    ...ticks,
+    { type: "polyline", points: ticks, lineWidth: FRAME.widthPt, lineColor: FRAME.color },
     { type: "rect", x: pt(legendX), y: pt(plot.y0 + 2), w: 90, h: pt(series.length * 10 + 2), color: "#ffffff", fillOpacity: 0.85 },
   ];
   series.forEach((s, index) => {
     const style = SERIES_STYLES[index % SERIES_STYLES.length];
     const seriesLine = { color: style.stroke, widthPt: 1 };
     if (s.x.length > 0) {
-      vectors.push({ type: "polyline", points: s.x.map((x, i) => ({ x: pt(sx(x)), y: pt(sy(s.y[i])) })), lineWidth: 1, lineColor: style.stroke, ...(style.dash ? { dash: style.dash } : {}) });
+      vectors.push({ type: "polyline", points: s.x.map((x, i) => at(sx(x), sy(s.y[i]))), lineWidth: 1, lineColor: style.stroke, ...(style.dash ? { dash: style.dash } : {}) });
     }
-    const errorBar = { color: style.stroke, widthPt: 0.6 };
     (s.err ?? []).forEach((e, i) => {
       if (e === 0) return;
       const x = sx(s.x[i]);
       const [lo, hi] = [sy(s.y[i] - e), sy(s.y[i] + e)];
-      vectors.push(line(x, lo, x, hi, errorBar), line(x - 2, lo, x + 2, lo, errorBar), line(x - 2, hi, x + 2, hi, errorBar));
+      // lower cap, back to its middle, up the bar, upper cap: one stroke
+      const points = [at(x - 2, lo), at(x + 2, lo), at(x, lo), at(x, hi), at(x - 2, hi), at(x + 2, hi)];
+      vectors.push({ type: "polyline", points, lineWidth: ERROR_BAR_WIDTH_PT, lineColor: style.stroke });
     });
     const ly = plot.y0 + 9 + index * 10;
     const lx = legendX + 4;

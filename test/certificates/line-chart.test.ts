@@ -43,6 +43,8 @@ describe("min/max decimation", () => {
 });
 
 const polylines = (vectors: CanvasVector[]) => vectors.filter((v) => v.type === "polyline");
+/** the data lines: 1 pt wide (grid 0.4 pt, frame, ticks and error bars 0.6 pt) */
+const seriesLines = (vectors: CanvasVector[]) => polylines(vectors).filter((v) => v.lineWidth === 1);
 
 describe("line chart", () => {
   it("draws a long series with a bounded number of points, deterministically", () => {
@@ -51,7 +53,7 @@ describe("line chart", () => {
     const spec = { xLabel: "Voltage / V", yLabel: "dQ/dV / (Ah/V)", series: [{ name: "m", x, y }], widthPt: 515, heightPt: 200 };
     const chart = lineChart(spec);
     expect(lineChart(spec)).toEqual(chart);
-    const [data] = polylines(chart.vectors);
+    const [data] = seriesLines(chart.vectors);
     const columns = Math.ceil((515 - 104) / DECIMATION_COLUMN_PT) + 1;
     expect(data.points.length).toBeLessThanOrEqual(2 * columns + 2);
     expect(data.points.length).toBeGreaterThan(columns);
@@ -60,11 +62,23 @@ describe("line chart", () => {
   it("maps data to the plot box: range ends on the frame, y up", () => {
     // x 0…100 and y 0…1 are already 1-2-5 ranges; plot box = chart minus margins 52/52/18/30 pt
     const chart = lineChart({ xLabel: "SOC / %", yLabel: "U / V", series: [{ name: "s", x: [0, 50, 100], y: [0, 0.5, 1] }], widthPt: 400, heightPt: 200 });
-    expect(polylines(chart.vectors)[0].points).toEqual([{ x: 52, y: 170 }, { x: 200, y: 94 }, { x: 348, y: 18 }]);
+    expect(seriesLines(chart.vectors)[0].points).toEqual([{ x: 52, y: 170 }, { x: 200, y: 94 }, { x: 348, y: 18 }]);
     expect(chart.vectors).toContainEqual(expect.objectContaining({ type: "rect", x: 52, y: 18, w: 296, h: 152, lineColor: "#333333" }));
-    // one grid line and one tick per x tick 0, 20 … 100, tick labels in the SVG
-    const vertical = chart.vectors.filter((v) => v.type === "line" && v.x1 === v.x2 && v.y1 === 18 && v.y2 === 170);
-    expect(vertical.map((v) => (v.type === "line" ? v.x1 : NaN))).toEqual([52, 111.2, 170.4, 229.6, 288.8, 348]);
+    // grid and ticks are one polyline each: a full-height grid line at every x tick 0, 20 … 100 and a full-width
+    // one at every y tick 0, 0.2 … 1, and every other segment on the frame, where it is drawn over
+    const [grid, ticks] = polylines(chart.vectors);
+    const segments = (line: typeof grid) => line.points.slice(1).map((p, i) => [line.points[i], p] as const);
+    const inside = (p: { x: number; y: number }) => p.x >= 52 && p.x <= 348 && p.y >= 18 && p.y <= 170;
+    const onFrame = ([a, b]: readonly [{ x: number; y: number }, { x: number; y: number }]) =>
+      inside(a) && inside(b) && ((a.x === b.x && (a.x === 52 || a.x === 348)) || (a.y === b.y && (a.y === 18 || a.y === 170)));
+    const gridLines = segments(grid).filter((s) => !onFrame(s) || Math.abs(s[0].x - s[1].x) === 296 || Math.abs(s[0].y - s[1].y) === 152);
+    expect(gridLines.filter(([a, b]) => a.x === b.x).map(([a]) => a.x)).toEqual([52, 111.2, 170.4, 229.6, 288.8, 348]);
+    expect(gridLines.filter(([a, b]) => a.y === b.y).map(([a]) => a.y)).toEqual([170, 139.6, 109.2, 78.8, 48.4, 18]);
+    expect(segments(grid).every(([a, b]) => a.x === b.x || a.y === b.y)).toBe(true);
+    // tick marks: 3 pt out of the frame (down from the x axis, left of the y axis), everything else on the frame
+    const marks = segments(ticks).filter((s) => !onFrame(s));
+    expect(marks).toHaveLength(2 * (6 + 6));
+    expect(marks.every(([a, b]) => (a.x === b.x && Math.abs(a.y - b.y) === 3 && Math.max(a.y, b.y) === 173) || (a.y === b.y && Math.abs(a.x - b.x) === 3 && Math.min(a.x, b.x) === 49))).toBe(true);
     for (const label of ["SOC / %", "U / V", ">0<", ">40<", ">100<", ">0.4<"]) expect(chart.labelsSvg).toContain(label);
   });
 
@@ -73,12 +87,19 @@ describe("line chart", () => {
       xLabel: "x", yLabel: "y", widthPt: 400, heightPt: 200,
       series: [{ name: "a", x: [0, 1], y: [0, 1], err: [0.1, 0] }, { name: "b & c", x: [0, 1], y: [1, 0] }],
     });
-    const [a, b] = polylines(chart.vectors);
+    const [a, b] = seriesLines(chart.vectors);
     expect(a.dash).toBeUndefined();
     expect(b.dash).toEqual({ length: 4, space: 2 });
-    // one error bar (the second error is 0): a vertical stroke and two caps, 4 pt wide, in the first series' colour
-    const bars = chart.vectors.filter((v) => v.type === "line" && v.lineColor === a.lineColor && v.lineWidth === 0.6);
-    expect(bars).toHaveLength(3);
+    // one error bar (the second error is 0): caps 4 pt wide at y ± err, joined by the bar, in the first series' colour
+    const bars = chart.vectors.filter((v) => v.type === "polyline" && v.lineColor === a.lineColor && v.lineWidth === 0.6);
+    expect(bars).toHaveLength(1);
+    // y range -0.5 … 1 (-0.1 … 1 widened to steps of 0.5) over the 152 pt plot height
+    const errPt = (0.1 / 1.5) * 152;
+    const yAtZero = 170 - (0.5 / 1.5) * 152;
+    const [lo, hi] = [yAtZero + errPt, yAtZero - errPt];
+    expect(bars[0].type === "polyline" && bars[0].points).toEqual(
+      [[50, lo], [54, lo], [52, lo], [52, hi], [50, hi], [54, hi]].map(([x, y]) => ({ x, y: Math.round(y * 100) / 100 })),
+    );
     expect(chart.labelsSvg).toContain(">b &amp; c<");
   });
 });
