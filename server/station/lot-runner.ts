@@ -66,6 +66,13 @@ export function restVoltage(recent: readonly TraceRecord[]): number {
   return used.reduce((s, r) => s + r.voltageV, 0) / used.length;
 }
 
+/** a channel's reading in the cycler's bulk snapshot (in channel order, so found by position) */
+function channelReading(access: CyclerAccess, channel: number): ChannelLive | undefined {
+  const live = access.live();
+  const at = live?.[channel - 1];
+  return at?.channel === channel ? at : live?.find((c) => c.channel === channel);
+}
+
 export class LotRunner {
   readonly lotId: string;
   private readonly traces = new Map<string, TraceWriter>();
@@ -79,6 +86,9 @@ export class LotRunner {
   /** the last few records of each run, for the state at the end of a phase */
   private recent = new Map<string, TraceRecord[]>();
   private ticking = false;
+  /** analyses of a lot being finished, kept while its writes are retried */
+  private finishing?: { results: Map<string, unknown>; failed: Map<string, string>; lotResult: unknown; finishedAt: string };
+  private finishReason?: string;
 
   constructor(
     private readonly file: LotFile,
@@ -141,7 +151,8 @@ export class LotRunner {
     if (this.ticking || this.lot.state !== "execute") return;
     this.ticking = true;
     try {
-      if (this.lot.phaseState === "starting") await this.startPhase();
+      if (this.finishing || this.lot.phaseIndex >= this.deps.recipe.phases.length) await this.finish(this.finishReason);
+      else if (this.lot.phaseState === "starting") await this.startPhase();
       else await this.followPhase();
       this.deps.alarms.clear(`lot:${this.lotId}`, "station-error"); // the problem, if any, has gone
     } catch (e) {
@@ -170,13 +181,17 @@ export class LotRunner {
       if (plan.waitStable && !(reading.stable && Math.abs(reading.setpointC - plan.setpointC) < 1e-6)) return; // next tick
     }
     // Decide on a channel only from a reading of it: right after a (re)start the monitor may not have one yet.
-    if (this.runs.some((r) => r.state === "execute" && !this.deps.cyclers.get(r.cyclerId)?.live()?.some((c) => c.channel === r.channel))) return;
+    const unread = (r: Run) => {
+      const access = this.deps.cyclers.get(r.cyclerId);
+      return !access || !channelReading(access, r.channel);
+    };
+    if (this.runs.some((r) => r.state === "execute" && unread(r))) return;
     const starting = this.runs
       .filter((r) => r.state === "execute")
       .map((run) => {
         const access = this.deps.cyclers.get(run.cyclerId)!;
         const compiled = this.phase(run);
-        const live = access.live()?.find((c) => c.channel === run.channel);
+        const live = channelReading(access, run.channel);
         // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
         if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
         // run.programId is the persisted intent: the program this run downloaded for this phase (a channel showing the
@@ -227,17 +242,30 @@ export class LotRunner {
 
   private async followPhase(): Promise<void> {
     let changed = false;
+    const ready: { run: Run; access: CyclerAccess; live: ChannelLive }[] = [];
     for (const run of this.runs.filter((r) => ACTIVE.has(r.state))) {
       const access = this.deps.cyclers.get(run.cyclerId);
       const info = access?.info();
-      const live = access?.live()?.find((c) => c.channel === run.channel);
+      const live = access && channelReading(access, run.channel);
       if (!access || !info || !live) continue; // link down: records stay in the cycler's buffer until it is back
       if (run.bootId !== undefined && info.bootId !== run.bootId) {
         this.abortRun(run, `cycler ${run.cyclerId} rebooted during the run (boot ${run.bootId} → ${info.bootId}); records after seq ${this.trace(run).lastSeq()} were lost with its buffer`, "cycler-reboot");
         changed = true;
         continue;
       }
-      await this.drain(run, access.driver);
+      ready.push({ run, access, live });
+    }
+    // Drain only channels whose cycler reports records the station does not hold yet, cyclers in parallel (each
+    // driver serialises its own requests). Every drain settles before the tick goes on or fails: a drain still
+    // running into the next tick could append the same records twice.
+    const byCycler = new Map<string, typeof ready>();
+    for (const r of ready) if (r.live.lastSeq > this.heldSeq(r.run)) byCycler.set(r.run.cyclerId, [...(byCycler.get(r.run.cyclerId) ?? []), r]);
+    const drained = await Promise.allSettled([...byCycler.values()].map(async (list) => {
+      for (const r of list) await this.drain(r.run, r.access.driver);
+    }));
+    const failed = drained.find((d): d is PromiseRejectedResult => d.status === "rejected");
+    if (failed) throw failed.reason;
+    for (const { run, access, live } of ready) {
       // The cycler's record sequence went backwards: its buffer was cleared (a reboot), whatever the protocol tells.
       // The monitor's snapshot may predate the records just drained, so a drop is confirmed with a fresh reading.
       const held = this.trace(run).lastSeq();
@@ -286,10 +314,16 @@ export class LotRunner {
     if (changed) await this.save();
   }
 
+  /** the newest record seq the station holds for the run (its start seq before the first record) */
+  private heldSeq(run: Run): bigint {
+    const last = this.trace(run).lastSeq();
+    return last >= 0n ? last : BigInt(run.startSeq ?? "0");
+  }
+
   private async drain(run: Run, driver: CyclerDriver): Promise<void> {
     const trace = this.trace(run);
     for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
-      const after = trace.lastSeq() >= 0n ? trace.lastSeq() : BigInt(run.startSeq ?? "0");
+      const after = this.heldSeq(run);
       const records = await driver.readRecords(run.channel, after, RECORD_BATCH);
       if (records.length === 0) return;
       const withPhase = records.map((r) => ({ ...r, phaseIndex: this.lot.phaseIndex }));
@@ -303,36 +337,53 @@ export class LotRunner {
     }
   }
 
+  /**
+   * Analyse every finished run, write the results and the serial index, and only then mark runs and lot complete.
+   * Retryable: when a write fails (disk full) the tick fails, the analyses are kept, and the next tick tries the
+   * writes again — nothing is marked complete that is not on disk.
+   */
   private async finish(reason?: string): Promise<void> {
-    const results = new Map<string, unknown>();
-    for (const run of this.runs.filter((r) => r.state === "execute")) {
-      // Analyses are CPU work of ~1 s per cell: yield between cells so links, heartbeats and the HMI stay served.
-      await new Promise((r) => setImmediate(r));
-      try {
-        const result = await this.deps.analysis.cell(this.lot, run, this.segments(run));
-        results.set(run.serial, result);
-        run.state = "complete";
-      } catch (e) {
-        this.abortRun(run, `analysis failed: ${(e as Error).message}`, "analysis-failed");
-      }
-      run.finishedAt = new Date().toISOString();
-    }
-    const lotResult = results.size > 0 ? await this.deps.analysis.lot(this.lot, results) : undefined;
+    this.finishReason ??= reason;
+    this.finishing ??= await this.analyseAll();
+    const { results, failed, lotResult, finishedAt } = this.finishing;
     await this.deps.store.saveResults(this.lotId, (r) => {
       for (const [serial, result] of results) r.cells[serial] = result;
       r.lot = lotResult;
     });
-    for (const run of this.runs) {
-      if (run.state !== "complete") continue;
-      await this.deps.store.indexSerial(run.serial, { lotId: this.lotId, runId: run.id, kind: this.lot.kind, finishedAt: run.finishedAt });
+    const complete = this.runs.filter((r) => r.state === "execute" && results.has(r.serial));
+    // concurrent index writes share one journal append and one sync (serial-index.ts)
+    await Promise.all(complete.map((run) => this.deps.store.indexSerial(run.serial, { lotId: this.lotId, runId: run.id, kind: this.lot.kind, finishedAt })));
+    for (const run of complete) {
+      run.state = "complete";
+      run.finishedAt = finishedAt;
+    }
+    for (const [runId, message] of failed) {
+      const run = this.runs.find((r) => r.id === runId)!;
+      if (run.state === "execute") this.abortRun(run, `analysis failed: ${message}`, "analysis-failed");
     }
     this.lot.state = results.size > 0 ? "complete" : "aborted";
-    if (reason) this.lot.reason = reason;
-    this.lot.finishedAt = new Date().toISOString();
+    if (this.finishReason) this.lot.reason = this.finishReason;
+    this.lot.finishedAt = finishedAt;
     for (const t of this.traces.values()) t.close();
     this.traces.clear();
     this.deps.log.info({ lot: this.lotId, complete: results.size, runs: this.runs.length }, "lot finished");
     await this.save();
+  }
+
+  private async analyseAll(): Promise<NonNullable<LotRunner["finishing"]>> {
+    const results = new Map<string, unknown>();
+    const failed = new Map<string, string>();
+    for (const run of this.runs.filter((r) => r.state === "execute")) {
+      // Analyses are CPU work of ~1 s per cell: yield between cells so links, heartbeats and the HMI stay served.
+      await new Promise((r) => setImmediate(r));
+      try {
+        results.set(run.serial, await this.deps.analysis.cell(this.lot, run, this.segments(run)));
+      } catch (e) {
+        failed.set(run.id, (e as Error).message);
+      }
+    }
+    const lotResult = results.size > 0 ? await this.deps.analysis.lot(this.lot, results) : undefined;
+    return { results, failed, lotResult, finishedAt: new Date().toISOString() };
   }
 
   /**
