@@ -55,7 +55,7 @@ function killPlan(seed: number): Kill[] {
     plan.push({ trigger, delayMs: rng.between(lo, hi), downMs: rng.between(0, 1500) });
   }
   plan.push({ trigger: "analysis", delayMs: rng.between(0, 1200), downMs: rng.between(0, 1500) });
-  plan.push({ trigger: "certificates", delayMs: rng.between(0, 400), downMs: rng.between(0, 1500) });
+  plan.push({ trigger: "certificates", delayMs: rng.between(0, 1500), downMs: rng.between(0, 1500) });
   return plan;
 }
 
@@ -206,9 +206,18 @@ describe("station SIGKILL at random points during a lot", () => {
       const check = await verifyCertificate(readFileSync(path.join(dataDir, "certificates", e.paths.json)), [publicKey]);
       expect(check, e.serial).toMatchObject({ authentic: true, serial: e.serial });
     }
+    // KNOWN DEFECT (server/certificates/certificate-issuer.ts, reported): the lot's certificate index is written once
+    // after all its cells, so a kill during the issue leaves the certificates already written unindexed, and the
+    // restart signs a second one, with a new id, for the same cell (seen once with seed 7; timing-dependent). Until then, such a file
+    // must at least be a whole, authentic certificate of a cell that has its indexed one — never a torn or foreign file.
     const indexed = new Set(entries.map((e) => path.basename(e.paths.json)));
     const orphans = readdirSync(certDir).filter((f) => /-[0-9a-f-]{36}\.json$/.test(f) && !indexed.has(f));
+    for (const f of orphans) {
+      const check = await verifyCertificate(readFileSync(path.join(certDir, f)), [publicKey]);
+      expect(check, f).toMatchObject({ authentic: true });
+      expect(entries.map((e) => e.serial), f).toContain(check.serial);
+    }
     const leftovers = walkFiles(dataDir).filter((f) => f.endsWith(".tmp"));
-    console.log(`station-sigkill-random (seed ${seed}): audit ${audit.ok ? audit.entries : "broken"} entries; unindexed certificate files ${JSON.stringify(orphans)}; temp files left ${JSON.stringify(leftovers)}`);
+    console.log(`station-sigkill-random (seed ${seed}): audit ${audit.ok ? audit.entries : "broken"} entries; unindexed duplicate certificates ${JSON.stringify(orphans)}; temp files left ${JSON.stringify(leftovers)}`);
   }, 420_000);
 });
