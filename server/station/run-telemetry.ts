@@ -43,8 +43,21 @@ export interface RunTelemetry {
   forget(runId: string): void;
 }
 
-export function createRunTelemetry(deps: RunTelemetryDeps): RunTelemetry {
+/**
+ * Trace bytes all runs together may read per second to count charge. In steady state channels log ~100 B/s each;
+ * after a restart every run catches up from the start of its trace (MBs each), spread over seconds instead of one
+ * stalled poll.
+ */
+const READ_BUDGET_BYTES_PER_S = 4 * 1024 * 1024;
+
+export function createRunTelemetry(deps: RunTelemetryDeps, now: () => number = Date.now): RunTelemetry {
   const runs = new Map<string, RunState>();
+  let budget = { second: -1, bytes: 0 };
+  const takeBudget = (): number => {
+    const second = Math.floor(now() / 1000);
+    if (second !== budget.second) budget = { second, bytes: READ_BUDGET_BYTES_PER_S };
+    return budget.bytes;
+  };
 
   const stateOf = (lot: Lot, run: Run, live: ChannelLive | undefined): RunState | undefined => {
     const known = runs.get(run.id);
@@ -72,8 +85,10 @@ export function createRunTelemetry(deps: RunTelemetryDeps): RunTelemetry {
       }
       if (!s) return {};
       // Count only when the channel has logged more than we counted: an idle channel costs no file access.
-      if (live === undefined || live.lastSeq > s.countedSeq) {
-        const { records, nextOffset } = readTraceFrom(deps.traceFile(lot.id, run.id), s.traceOffset);
+      const allowed = takeBudget();
+      if ((live === undefined || live.lastSeq > s.countedSeq) && allowed > 0) {
+        const { records, nextOffset } = readTraceFrom(deps.traceFile(lot.id, run.id), s.traceOffset, allowed);
+        budget.bytes -= nextOffset - s.traceOffset;
         if (records.length > 0) {
           const programs = s.programs;
           s.soc = countCharge(s.soc, records, (phase, step) => programs[phase]?.steps[step]);

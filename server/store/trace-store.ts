@@ -145,15 +145,16 @@ export function readTrace(file: string): TraceRecord[] {
 /**
  * Complete records written after `byteOffset` (0 = from the start), and the offset to continue from: lets a reader
  * follow a trace that is being appended to without reading it again (a line still being written is left for later).
+ * At most `maxBytes` are read (whole lines only; a caller catching up on a long trace continues from nextOffset).
  */
-export function readTraceFrom(file: string, byteOffset: number): { records: TraceRecord[]; nextOffset: number } {
+export function readTraceFrom(file: string, byteOffset: number, maxBytes = Infinity): { records: TraceRecord[]; nextOffset: number } {
   if (!existsSync(file)) return { records: [], nextOffset: byteOffset };
   const fd = openSync(file, "r");
   try {
     const size = fstatSync(fd).size;
     const start = Math.max(byteOffset, Buffer.byteLength(HEADER));
     if (size <= start) return { records: [], nextOffset: Math.max(byteOffset, start) };
-    const buf = Buffer.alloc(size - start);
+    const buf = Buffer.alloc(Math.min(size - start, maxBytes));
     readSync(fd, buf, 0, buf.length, start);
     const text = buf.toString("utf8");
     const end = text.lastIndexOf("\n");
