@@ -16,6 +16,8 @@ import type { PlantStore } from "./plant-store.ts";
 
 export interface PlantHealth {
   broker: { connected: boolean; error?: string };
+  /** the broker confirmed the service's subscriptions to the stations' topics (SUBACK); false again after a broker lost its session */
+  subscribed: boolean;
   database: { ok: boolean; error?: string };
   /** messages written since start, per topic kind (redeliveries count again); messages refused as invalid */
   written: Partial<Record<TopicKind, number>>;

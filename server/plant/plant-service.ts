@@ -92,7 +92,7 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
   }
   const store = createPlantStore(pool);
 
-  const health: PlantHealth = { broker: { connected: false, error: `not yet connected to ${cfg.mqtt.url}` }, database: { ok: true }, written: {}, rejected: 0 };
+  const health: PlantHealth = { broker: { connected: false, error: `not yet connected to ${cfg.mqtt.url}` }, subscribed: false, database: { ok: true }, written: {}, rejected: 0 };
   let stopped = false;
   let wakeRetry: (() => void) | undefined;
 
@@ -153,17 +153,17 @@ export async function startPlantService(cfg: PlantServiceConfig, log: Logger, o:
       done();
     }, done);
   };
-  let subscribed = false;
   client.on("connect", (ack) => {
     health.broker = { connected: true };
     plog.info({ broker: cfg.mqtt.url, sessionPresent: ack.sessionPresent }, "connected to the plant broker");
-    if (subscribed && ack.sessionPresent) return;
+    if (health.subscribed && ack.sessionPresent) return;
+    health.subscribed = false;
     const filters = TOPIC_KINDS.map((kind) => `${cfg.mqtt.topicPrefix}/+/+/+/${kind}`);
     // a session from a version that subscribed to <prefix>/# would hand the service its own receipts
     client.unsubscribe(`${cfg.mqtt.topicPrefix}/#`);
     client.subscribe(filters, { qos: 1 }, (err) => {
       if (err) plog.error({ err: err.message }, `subscribing to ${filters.join(", ")} failed`);
-      else subscribed = true;
+      else health.subscribed = true;
     });
   });
   client.on("error", (e) => {

@@ -173,13 +173,13 @@ export async function attachPlantPublisher(deps: PlantPublisherDeps): Promise<Pl
       return;
     }
     if (ids.length === 0) return;
-    outbox.confirm(ids).then(
-      () => {
+    // the outbox forgets the ids in memory even when writing the receipt to disk fails (then a restart re-sends them)
+    outbox.confirm(ids)
+      .catch((e: Error) => plog.error({ err: e.message }, "could not record the plant's receipt on disk; these messages go again after a restart (harmless)"))
+      .finally(() => {
         for (const id of ids) sent.delete(id);
         pump();
-      },
-      (e: Error) => plog.error({ err: e.message }, "outbox confirm failed; the messages will be re-sent"),
-    );
+      });
   };
 
   const enqueue = async (messages: OutboxMessage[]) => {

@@ -192,6 +192,7 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
       await waitUntil("the broker acknowledged (and dropped) them", () => slow.publisher.awaitingReceipt() === 5 && fast.publisher.awaitingReceipt() === 4);
 
       plant = await startTestPlant(db.url, own.url);
+      await waitUntil("the plant is subscribed", () => plant!.service.health().subscribed);
       const grades = (station: string) => count(plant!.pool, "SELECT count(*) AS n FROM grades WHERE station_id = $1", [station]);
       // the short timeout re-sends without any reconnect
       await waitUntil("the timed-out grades re-sent and confirmed", async () => fast.publisher.outboxSize() === 0 && (await grades("re-timeout")) === 4);
@@ -218,6 +219,7 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
   it("the plant sends a receipt only after the commit, per station topic; a duplicate grade lands once (primary key, ON CONFLICT)", async () => {
     const plant = await startTestPlant(db.url, broker.url);
     const raw = await mqtt.connectAsync(broker.url, { clientId: `raw-${process.pid}`, clean: true });
+    let dbDown = false;
     try {
       const receipts: { topic: string; ids: string[]; rowsAtArrival: number }[] = [];
       raw.on("message", (topic, payload) => {
@@ -225,7 +227,7 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
         void count(plant.pool, "SELECT count(*) AS n FROM grades WHERE id = ANY($1)", [ids]).then((n) => receipts.push({ topic, ids, rowsAtArrival: n }));
       });
       await raw.subscribeAsync("axviam/+/+/+/receipts", { qos: 1 });
-      await waitUntil("the plant is subscribed", () => plant.service.health().broker.connected);
+      await waitUntil("the plant is subscribed", () => plant.service.health().subscribed);
       const grade = (stationId: string, serial: string) => ({
         schema: "axviam.grade/1", id: `${stationId}:LOT-1:${serial}:run-1`, plantId: "plant-1", lineId: "line-9", stationId, lotId: "LOT-1", lotName: "raw",
         runId: "run-1", serial, kind: "imprint", chemistry: "nmc811-graphite", nominalCapacityAh: 5, recipe: { name: "factory_init", version: "1" },
@@ -233,11 +235,13 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
       });
       const a = grade("raw-a", "RAW-1");
       await db.stop();
-      await waitUntil("the plant meets the database outage", () => !plant.service.health().database.ok);
+      dbDown = true;
       await raw.publishAsync("axviam/plant-1/line-9/raw-a/grades", JSON.stringify(a), { qos: 1 });
+      await waitUntil("the plant's write of the grade fails", () => !plant.service.health().database.ok);
       await new Promise((r) => setTimeout(r, 300));
       expect(receipts).toEqual([]);
       await db.start();
+      dbDown = false;
       await waitUntil("a receipt", () => receipts.length === 1);
       expect(receipts[0]).toEqual({ topic: "axviam/plant-1/line-9/raw-a/receipts", ids: [a.id], rowsAtArrival: 1 });
 
@@ -254,6 +258,7 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
       );
       expect(keys.rows.map((r) => `${r.table_name}.${r.column_name}`)).toEqual(["alarms.alarm_id", "alarms.change_id", "grades.id"]);
     } finally {
+      if (dbDown) await db.start();
       await raw.endAsync();
       await plant.stop();
     }
@@ -290,6 +295,7 @@ describe("plant service with real Mosquitto and PostgreSQL", () => {
 
       // the plant (its user may write receipts) confirms after a restart re-sent what the broker had dropped
       plant = await startTestPlant(db.url, aclBroker.url, { username: "axviam-plant", password: "plant-pw" });
+      await waitUntil("the plant is subscribed", () => plant!.service.health().subscribed);
       await station.restart();
       await waitUntil("the plant's receipts accepted", () => station.publisher.outboxSize() === 0);
       expect((await plant.pool.query<{ id: string }>("SELECT id FROM grades WHERE station_id = 'acl-a' ORDER BY id")).rows.map((r) => r.id)).toEqual(ids);
