@@ -30,7 +30,7 @@ export interface OpcuaCyclerServerOptions {
   faults?: LinkFaults;
   /** security mode/policy and the one user the server accepts; default open (see OpcuaServerShellOptions) */
   security?: OpcuaSecurity;
-  /** wall-clock period of the core poll that pushes changed values [ms]; default 100 (10 Hz) */
+  /** wall-clock period of the core poll that pushes changed values [ms]; default 50 (20 Hz, like an instrument publishing its internal sampling) */
   pushIntervalMs?: number;
   /** Identification.Manufacturer; default "AXVIAM (simulated)" */
   manufacturer?: string;
@@ -204,7 +204,7 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
   // together spend at most PUSH_CPU_SHARE of the wall time on change pushes, so with thousands of channels whose
   // values all change (fast clock) the physics on the same thread is not starved. The bulk LiveValues read is
   // unaffected (read from the core on request); per-channel variables then update less often than 10 Hz.
-  const pushIntervalMs = o.pushIntervalMs ?? 100;
+  const pushIntervalMs = o.pushIntervalMs ?? 50;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const schedule = (delayMs: number) => {
