@@ -4,10 +4,11 @@
  * primary one (dU/dT in mV/K ↔ ΔS in J/(mol·K)).
  *
  * Lines are pdfmake canvas vectors (rectangles, lines, polylines), which pdfkit writes to the page
- * directly; only the text (tick labels, axis titles, legend names) is an SVG laid over them, since
- * canvas vectors cannot carry rotated or anchored text. Drawing the lines through SVG as well cost
- * ~12 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns every
- * path command into objects (bench/certificates.bench.ts, profiled). Each vector costs a full set
+ * directly, and the text (tick labels, axis titles, legend names) is a list of labels placed by
+ * their baseline and anchor, for the renderer to set as text. Drawn as an SVG instead, the charts
+ * cost ~17 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns
+ * every path command and text into objects (bench/certificates.bench.ts, profiled). Axis titles are
+ * therefore horizontal, above their axis, rather than rotated along it. Each vector costs a full set
  * of stroke settings on the page, so the grid is one polyline and so are the tick marks: the
  * segments that join one line to the next run along the frame, which is drawn over the grid in its
  * own stroke and colour, and the tick marks' joins are the frame line itself (same stroke).
@@ -29,8 +30,6 @@ export interface ChartSeries {
 }
 
 export interface LineChartSpec {
-  /** omitted when the surrounding document already titles the chart */
-  title?: string;
   xLabel: string;
   yLabel: string;
   series: readonly ChartSeries[];
@@ -62,6 +61,8 @@ const SERIES_STYLES: readonly { stroke: string; dash?: Dash }[] = [
 const FRAME = { color: "#333333", widthPt: 0.6 };
 const GRID = { color: "#dddddd", widthPt: 0.4 };
 const TICK_PT = 3;
+/** axis titles stand above the plot, this far in from the chart's left or right edge */
+const AXIS_TITLE_INSET_PT = 4;
 const ERROR_BAR_WIDTH_PT = 0.6;
 
 const MARGIN = { left: 52, right: 52, top: 18, bottom: 30 };
@@ -77,13 +78,22 @@ interface Point {
   y: number;
 }
 
+/** A line of text in chart coordinates: `xPt` is where its start, middle or end lies. */
+export interface ChartLabel {
+  text: string;
+  xPt: number;
+  baselinePt: number;
+  sizePt: number;
+  anchor: "start" | "middle" | "end";
+}
+
 export interface ChartDrawing {
   widthPt: number;
   heightPt: number;
   /** frame, grid, ticks, legend, series and error bars, in drawing order */
   vectors: CanvasVector[];
-  /** the chart's text, an SVG of the chart's size to lay over the vectors */
-  labelsSvg: string;
+  /** tick labels, axis titles and legend names, to be set over the vectors */
+  labels: ChartLabel[];
 }
 
 export function lineChart(spec: LineChartSpec): ChartDrawing {
@@ -97,19 +107,20 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
 
   const grid: Point[] = [];
   const ticks: Point[] = [];
-  const labels: string[] = [];
+  const labels: ChartLabel[] = [];
+  const label = (xPt: number, baselinePt: number, text: string, sizePt: number, anchor: ChartLabel["anchor"] = "start") =>
+    labels.push({ text, xPt: pt(xPt), baselinePt: pt(baselinePt), sizePt, anchor });
   const at = (x: number, y: number): Point => ({ x: pt(x), y: pt(y) });
   const line = (x1: number, y1: number, x2: number, y2: number, style: { color: string; widthPt: number }, dash?: Dash): CanvasVector => ({
     type: "line", x1: pt(x1), y1: pt(y1), x2: pt(x2), y2: pt(y2), lineWidth: style.widthPt, lineColor: style.color, ...(dash ? { dash } : {}),
   });
 
-  if (spec.title) labels.push(text(plot.x0, 11, spec.title, { size: 9, weight: "bold" }));
   for (const tick of xRange.ticks) {
     const x = sx(tick);
     // alternately up and down, so that consecutive grid lines join along the frame's top or bottom
     grid.push(...(grid.length % 4 === 0 ? [at(x, plot.y1), at(x, plot.y0)] : [at(x, plot.y0), at(x, plot.y1)]));
     ticks.push(at(x, plot.y1), at(x, plot.y1 + TICK_PT), at(x, plot.y1));
-    labels.push(text(x, plot.y1 + 11, formatTick(tick, xRange.step), { size: 7, anchor: "middle" }));
+    label(x, plot.y1 + 11, formatTick(tick, xRange.step), 7, "middle");
   }
   // The last x tick is the range's end: the grid goes on down or up the frame's right edge to the
   // lowest y line, the ticks along the bottom edge to the bottom left corner.
@@ -118,22 +129,22 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
     const [from, to] = k % 2 === 0 ? [plot.x1, plot.x0] : [plot.x0, plot.x1];
     grid.push(at(from, y), at(to, y));
     ticks.push(at(plot.x0, y), at(plot.x0 - TICK_PT, y), at(plot.x0, y));
-    labels.push(text(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), { size: 7, anchor: "end" }));
+    label(plot.x0 - 5, y + 2.5, formatTick(tick, yRange.step), 7, "end");
   });
-  labels.push(text((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, { size: 8, anchor: "middle" }));
-  labels.push(text(11, (plot.y0 + plot.y1) / 2, spec.yLabel, { size: 8, anchor: "middle", rotate: true }));
+  label((plot.x0 + plot.x1) / 2, h - 4, spec.xLabel, 8, "middle");
+  label(AXIS_TITLE_INSET_PT, plot.y0 - 7, spec.yLabel, 8);
 
   if (spec.secondaryAxis) {
-    const { scale, label } = spec.secondaryAxis;
+    const { scale, label: title } = spec.secondaryAxis;
     const secondary = niceRange({ lo: yRange.min * scale, hi: yRange.max * scale });
     const shown = secondary.ticks.map((tick) => ({ tick, y: sy(tick / scale) })).filter(({ y }) => y >= plot.y0 - 0.01 && y <= plot.y1 + 0.01);
     // on from the top left corner, where the y ticks end, along the top edge and down the right edge
     ticks.push(at(plot.x1, plot.y0));
     for (const { tick, y } of shown.reverse()) {
       ticks.push(at(plot.x1, y), at(plot.x1 + TICK_PT, y), at(plot.x1, y));
-      labels.push(text(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), { size: 7, anchor: "start" }));
+      label(plot.x1 + 5, y + 2.5, formatTick(tick, secondary.step), 7);
     }
-    labels.push(text(w - 8, (plot.y0 + plot.y1) / 2, label, { size: 8, anchor: "middle", rotate: true }));
+    label(w - AXIS_TITLE_INSET_PT, plot.y0 - 7, title, 8, "end");
   }
 
   const legendX = plot.x1 - 94;
@@ -161,11 +172,10 @@ export function lineChart(spec: LineChartSpec): ChartDrawing {
     const ly = plot.y0 + 9 + index * 10;
     const lx = legendX + 4;
     vectors.push(line(lx, ly - 2.5, lx + 14, ly - 2.5, seriesLine, style.dash));
-    labels.push(text(lx + 17, ly, s.name, { size: 7 }));
+    label(lx + 17, ly, s.name, 7);
   });
 
-  const labelsSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${labels.join("")}</svg>`;
-  return { widthPt: w, heightPt: h, vectors, labelsSvg };
+  return { widthPt: w, heightPt: h, vectors, labels };
 }
 
 interface NiceRange {
@@ -249,26 +259,7 @@ export function decimateMinMax(s: ChartSeries, columnOf: (x: number) => number):
   return { name: s.name, x: keep.map((i) => s.x[i]), y: keep.map((i) => s.y[i]), err: s.err && keep.map((i) => s.err![i]) };
 }
 
-function fmt(n: number): string {
-  return n.toFixed(2);
-}
-
-/** Coordinates rounded to 0.01 pt (3.5 µm), as the labels are: the page content stays short. */
+/** Coordinates rounded to 0.01 pt (3.5 µm): the page content stays short. */
 function pt(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-function text(
-  x: number,
-  y: number,
-  content: string,
-  o: { size: number; anchor?: "start" | "middle" | "end"; weight?: "bold"; rotate?: boolean },
-): string {
-  const transform = o.rotate ? ` transform="rotate(-90 ${fmt(x)} ${fmt(y)})"` : "";
-  const weight = o.weight ? ` font-weight="${o.weight}"` : "";
-  return `<text x="${fmt(x)}" y="${fmt(y)}" font-family="Roboto" font-size="${o.size}" text-anchor="${o.anchor ?? "start"}"${weight}${transform}>${escapeXml(content)}</text>`;
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
 }

@@ -16,7 +16,8 @@ import type { CertificateCurve, CertificateResult, DecisionReason, SignedCertifi
 import { qrCodeNode } from "./qr-drawing.ts";
 import { installSharedFontCache } from "./shared-font-cache.ts";
 import { contentDigest, shortFingerprint } from "./signing.ts";
-import { lineChart } from "./line-chart.ts";
+import { createTextMetrics } from "./text-metrics.ts";
+import { lineChart, type ChartLabel } from "./line-chart.ts";
 
 export const LAYOUT_VERSION = "3";
 export const EMBEDDED_FILE_NAME = "certificate.json";
@@ -57,6 +58,7 @@ pdfmake.setFonts(robotoFonts);
 pdfmake.setUrlAccessPolicy(() => false);
 pdfmake.setLocalAccessPolicy((file) => path.resolve(file).startsWith(fontDir));
 installSharedFontCache(robotoFonts.Roboto.normal, { subsetRepertoires: SUBSET_REPERTOIRES(robotoFonts.Roboto) });
+const chartTextMetrics = createTextMetrics(robotoFonts.Roboto.normal);
 
 const PAGE_WIDTH_PT: Record<CertificatePageSize, number> = { A4: 595.28, LETTER: 612 };
 const PAGE_MARGIN_PT = 40;
@@ -267,9 +269,17 @@ function chartNode(curve: CertificateCurve, widthPt: number): Record<string, unk
   });
   return {
     stack: [
-      // detached at the chart's corner: drawn first, under the text, and takes no room of its own
-      { canvas: chart.vectors, relativePosition: { x: 0, y: 0 } },
-      { svg: chart.labelsSvg, width: chart.widthPt, height: chart.heightPt },
+      // a white ground of the chart's size holds its place in the flow; the labels are set over the lines
+      { canvas: [{ type: "rect", x: 0, y: 0, w: chart.widthPt, h: chart.heightPt, color: "#ffffff" }, ...chart.vectors] },
+      ...chart.labels.map((label) => chartLabelNode(label, chart.heightPt)),
     ],
   };
+}
+
+/** A label as a text node detached from the flow, placed relative to the chart's bottom left corner (where the ground ends). */
+function chartLabelNode(label: ChartLabel, chartHeightPt: number): Record<string, unknown> {
+  const widthPt = label.anchor === "start" ? 0 : chartTextMetrics.widthPt(label.text, label.sizePt);
+  const leftPt = label.xPt - (label.anchor === "middle" ? widthPt / 2 : label.anchor === "end" ? widthPt : 0);
+  const topPt = label.baselinePt - chartTextMetrics.ascenderPt(label.sizePt);
+  return { text: label.text, fontSize: label.sizePt, relativePosition: { x: leftPt, y: topPt - chartHeightPt } };
 }

@@ -79,7 +79,12 @@ describe("line chart", () => {
     const marks = segments(ticks).filter((s) => !onFrame(s));
     expect(marks).toHaveLength(2 * (6 + 6));
     expect(marks.every(([a, b]) => (a.x === b.x && Math.abs(a.y - b.y) === 3 && Math.max(a.y, b.y) === 173) || (a.y === b.y && Math.abs(a.x - b.x) === 3 && Math.min(a.x, b.x) === 49))).toBe(true);
-    for (const label of ["SOC / %", "U / V", ">0<", ">40<", ">100<", ">0.4<"]) expect(chart.labelsSvg).toContain(label);
+    // x tick labels centred under their ticks, y tick labels ending 5 pt left of the axis; axis titles above the plot
+    expect(chart.labels).toContainEqual({ text: "40", xPt: 170.4, baselinePt: 181, sizePt: 7, anchor: "middle" });
+    expect(chart.labels).toContainEqual({ text: "0.4", xPt: 47, baselinePt: 109.2 + 2.5, sizePt: 7, anchor: "end" });
+    expect(chart.labels).toContainEqual({ text: "SOC / %", xPt: 200, baselinePt: 196, sizePt: 8, anchor: "middle" });
+    expect(chart.labels).toContainEqual({ text: "U / V", xPt: 4, baselinePt: 11, sizePt: 8, anchor: "start" });
+    expect(chart.labels.map((l) => l.text).filter((t) => /^\d/.test(t))).toEqual(["0", "20", "40", "60", "80", "100", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
   });
 
   it("draws error bars and a dashed second series", () => {
@@ -100,6 +105,6 @@ describe("line chart", () => {
     expect(bars[0].type === "polyline" && bars[0].points).toEqual(
       [[50, lo], [54, lo], [52, lo], [52, hi], [50, hi], [54, hi]].map(([x, y]) => ({ x, y: Math.round(y * 100) / 100 })),
     );
-    expect(chart.labelsSvg).toContain(">b &amp; c<");
+    expect(chart.labels.map((l) => l.text)).toContain("b & c");
   });
 });
