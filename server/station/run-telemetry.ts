@@ -119,6 +119,7 @@ export function createRunTelemetry(deps: RunTelemetryDeps, now: () => number = D
         elapsedS += live.testTimeS;
       } else if (onProgram && live.state === "finished") {
         programs = s.programs.slice(phase + 1);
+        elapsedS += live.testTimeS; // the phase's time joins equipmentTimeS only when the whole lot moves on
       } else {
         programs = s.programs.slice(phase);
       }
