@@ -3,8 +3,7 @@
  * cycler — a separate simulator that keeps running — holds the records meanwhile. Every run must resume and
  * finish, and every trace must hold exactly the records the cycler logged: no gap, no duplicate.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { simulatorsSchema } from "../../server/config/station-config.schema.ts";
 import { readTrace } from "../../server/store/trace-store.ts";
 import { startSimHost, type SimHost } from "../../simulators/sim-host.ts";
 import { CONFIG_DIR, waitFor } from "../support/station.ts";
+import { loginClient, startStationProcess, writeStationFolder, type StationProcess } from "../support/station-process.ts";
 
 const CHANNELS = 4;
 const RECIPE = `
@@ -35,52 +35,11 @@ phases:
 analysis: {}
 `;
 
-interface StationProcess {
-  child: ChildProcess;
-  port: Promise<number>;
-  adminPin: Promise<string | undefined>;
-  exited: Promise<number | null>;
-}
-
-function startStationProcess(configFile: string): StationProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", "--config", configFile], { stdio: ["ignore", "pipe", "pipe"] });
-  let buffered = "";
-  let resolvePort!: (p: number) => void;
-  let resolvePin!: (p: string | undefined) => void;
-  const port = new Promise<number>((r) => (resolvePort = r));
-  const adminPin = new Promise<string | undefined>((r) => (resolvePin = r));
-  child.stdout!.on("data", (chunk: Buffer) => {
-    buffered += chunk.toString();
-    for (;;) {
-      const nl = buffered.indexOf("\n");
-      if (nl < 0) break;
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (!line.startsWith("{")) continue;
-      const entry = JSON.parse(line) as { msg?: string; port?: number; pin?: string };
-      if (entry.pin) resolvePin(entry.pin);
-      if (entry.msg === "HTTP server listening") {
-        resolvePort(entry.port!);
-        setTimeout(() => resolvePin(undefined), 50);
-      }
-    }
-  });
-  let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  // a station that dies before listening fails the test with its own words, instead of a timeout
-  const failed = exited.then((code) => {
-    throw new Error(`station exited (${code}) before listening:\n${stderr.slice(-2000)}`);
-  });
-  failed.catch(() => undefined);
-  return { child, port: Promise.race([port, failed]), adminPin: Promise.race([adminPin, failed]), exited };
-}
-
 describe("station restart after SIGKILL", () => {
   let sims: SimHost;
   let dir: string;
   let station: StationProcess | undefined;
+  let configFile: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "axviam-restart-"));
@@ -92,85 +51,57 @@ describe("station restart after SIGKILL", () => {
       }),
       { configDir: CONFIG_DIR, pkiDir: path.join(dir, "sim-pki") },
     );
-    const configDir = path.join(dir, "config");
-    mkdirSync(path.join(configDir, "recipes"), { recursive: true });
-    writeFileSync(path.join(configDir, "recipes", "restart_check.yaml"), RECIPE);
-    symlinkSync(path.join(CONFIG_DIR, "grading"), path.join(configDir, "grading"));
-    writeFileSync(
-      path.join(configDir, "station.yaml"),
-      [
-        "station: { id: restart-test, name: Restart test, dataDir: " + JSON.stringify(path.join(dir, "data")) + " }",
-        "http: { host: 127.0.0.1, port: 0 }",
-        "logging: { level: info }",
-        "equipment:",
-        `  cyclers: [{ id: cycler-1, protocol: opcua, endpoint: "${sims.endpoint("sim-cycler")}", channels: ${CHANNELS}, pollIntervalMs: 200, heartbeatIntervalMs: 500 }]`,
-      ].join("\n"),
-    );
+    configFile = writeStationFolder({
+      dir,
+      stationId: "restart-test",
+      cyclers: [{ id: "cycler-1", protocol: "opcua", endpoint: sims.endpoint("sim-cycler"), channels: CHANNELS }],
+      recipes: { restart_check: RECIPE },
+    }).configFile;
   });
 
   afterAll(async () => {
-    station?.child.kill("SIGKILL");
+    await station?.kill();
     await sims?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("resumes every run with no gap and no duplicate record, while the cycler kept running", async () => {
-    const configFile = path.join(dir, "config", "station.yaml");
     station = startStationProcess(configFile);
-    const base = `http://127.0.0.1:${await station.port}`;
     const pin = await station.adminPin;
     expect(pin).toMatch(/^\d{6}$/);
-
-    let cookie = "";
-    const call = async (method: string, url: string, body?: unknown) => {
-      const res = await fetch(`${base}${url}`, { method, headers: { "content-type": "application/json", cookie }, body: body === undefined ? undefined : JSON.stringify(body) });
-      const set = res.headers.get("set-cookie");
-      if (set) cookie = set.split(";")[0];
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    };
-    expect((await call("POST", "/api/auth/login", { user: "admin", pin })).status).toBe(200);
-    expect((await call("POST", "/api/auth/change-pin", { currentPin: pin, newPin: "482916" })).status).toBe(200);
-    await waitFor("cycler connected", async () => ((await call("GET", "/api/health")).json.links as { status: string }[]).some((l) => l.status === "connected") || undefined);
+    const first = await loginClient(await station.port, "admin", pin!);
+    expect((await first.call("POST", "/api/auth/change-pin", { currentPin: pin, newPin: "482916" })).status).toBe(200);
+    await waitFor("cycler connected", async () => ((await first.call("GET", "/api/health")).json.links as { status: string }[]).some((l) => l.status === "connected") || undefined);
     const sim = sims.env.cyclers.get("sim-cycler")!;
-    const started = await call("POST", "/api/lots", {
+    const started = await first.call("POST", "/api/lots", {
       name: "restart", recipe: "restart_check", cyclerId: "cycler-1", nominalCapacityAh: 5, chemistry: "nmc811-graphite",
       cells: Array.from({ length: CHANNELS }, (_, i) => ({ slot: i + 1, serial: sim.cell(i + 1).serial })),
     });
     expect(started.status).toBe(201);
     const lotId = (started.json as { id: string }).id;
+    type LotDetail = { lot: { phaseIndex: number; state: string }; runs: { id: string; channel: number; state: string; startSeq?: string; reason?: string }[] };
+    const restart = async () => {
+      station = startStationProcess(configFile);
+      const client = await loginClient(await station.port, "admin", "482916");
+      return async () => (await client.call("GET", `/api/lots/${lotId}`)).json as unknown as LotDetail;
+    };
 
     // Kill 1: in phase one, once records flow. Kill 2: after the restart, once phase two runs.
     await waitFor("records of phase one", () => (sim.live()[0].state === "running" && sim.live()[0].lastSeq > 20n) || undefined);
-    station.child.kill("SIGKILL");
-    await station.exited;
+    await station.kill();
     const seqAtKill = sim.live()[0].lastSeq;
     await waitFor("cycler logging on without the station", () => sim.live()[0].lastSeq > seqAtKill + 50n || undefined, 30_000);
 
-    station = startStationProcess(configFile);
-    const base2 = `http://127.0.0.1:${await station.port}`;
-    const relogin = async () => {
-      const res = await fetch(`${base2}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "admin", pin: "482916" }) });
-      expect(res.status).toBe(200);
-      return res.headers.get("set-cookie")!.split(";")[0];
-    };
-    let cookie2 = await relogin();
-    const lot = async (b: string, c: string) => (await (await fetch(`${b}/api/lots/${lotId}`, { headers: { cookie: c } })).json()) as { lot: { phaseIndex: number; state: string }; runs: { id: string; channel: number; state: string; startSeq?: string }[] };
-    await waitFor("phase two running after the restart", async () => ((await lot(base2, cookie2)).lot.phaseIndex >= 1 && sim.live()[0].programId.endsWith("/two") && sim.live()[0].state === "running") || undefined, 60_000);
-    station.child.kill("SIGKILL");
-    await station.exited;
+    const lotAfterFirst = await restart();
+    await waitFor("phase two running after the restart", async () => ((await lotAfterFirst()).lot.phaseIndex >= 1 && sim.live()[0].programId.endsWith("/two") && sim.live()[0].state === "running") || undefined, 60_000);
+    await station.kill();
 
-    station = startStationProcess(configFile);
-    const base3 = `http://127.0.0.1:${await station.port}`;
-    const b2 = base2;
-    void b2;
-    cookie2 = "";
-    const res = await fetch(`${base3}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "admin", pin: "482916" }) });
-    const cookie3 = res.headers.get("set-cookie")!.split(";")[0];
+    const lotAfterSecond = await restart();
     const done = await waitFor("lot complete after two restarts", async () => {
-      const d = await lot(base3, cookie3);
+      const d = await lotAfterSecond();
       return d.lot.state === "complete" || d.lot.state === "aborted" ? d : undefined;
     }, 120_000, 250);
-    expect(done.runs.map((r) => `${r.state}${r.state === "complete" ? "" : `: ${(r as { reason?: string }).reason}`}`)).toEqual(Array(CHANNELS).fill("complete"));
+    expect(done.runs.map((r) => `${r.state}${r.state === "complete" ? "" : `: ${r.reason}`}`)).toEqual(Array(CHANNELS).fill("complete"));
     expect(done.lot.state).toBe("complete");
 
     for (const run of done.runs) {
