@@ -54,5 +54,5 @@ export function qrCodeNode(payload: string, at: QrPlacement): Record<string, unk
 }
 
 function fmt(n: number): string {
-  return n.toFixed(3);
+  return n.toFixed(2);
 }

@@ -135,21 +135,23 @@ export function installSharedFontCache(sampleFontFile: string, options: SharedFo
   const repertoireWords = new Map(
     Object.entries(options.subsetRepertoires ?? {}).map(([file, characters]) => [fileKey(fontkit.create(readFileSync(file)) as FontkitFont), [...characters].join(" ")]),
   );
-  const seeded = new WeakSet<EmbeddedFont>();
   const runsByFile = new Map<string, Map<string, unknown>>();
+  // per document font, resolved on its first layout: the shared runs of its file (null: the document
+  // opted out of pdfkit's layout cache and keeps its uncached behaviour)
+  const runsOf = new WeakMap<EmbeddedFont, Map<string, unknown> | null>();
   const layoutCached = embeddedFontClass.prototype.layoutCached;
   embeddedFontClass.prototype.layoutCached = function (this: EmbeddedFont, text: string): unknown {
-    // every printed text is laid out before it is encoded: the first layout of a document's font seeds its subset
-    if (!seeded.has(this)) {
-      seeded.add(this);
-      const words = repertoireWords.get(fileKey(this.font));
+    let runs = runsOf.get(this);
+    if (runs === undefined) {
+      const key = fileKey(this.font);
+      runs = this.layoutCache ? (runsByFile.get(key) ?? new Map()) : null;
+      if (runs) runsByFile.set(key, runs);
+      runsOf.set(this, runs);
+      // every printed text is laid out before it is encoded: the first layout of a document's font seeds its subset
+      const words = repertoireWords.get(key);
       if (words) (this as EmbeddedFontEncoding).encode(words);
     }
-    // a document that opted out of pdfkit's layout cache keeps its uncached behaviour
-    if (!this.layoutCache) return layoutCached.call(this, text);
-    const key = fileKey(this.font);
-    let runs = runsByFile.get(key);
-    if (!runs) runsByFile.set(key, (runs = new Map()));
+    if (runs === null) return layoutCached.call(this, text);
     let run = runs.get(text);
     if (run === undefined) {
       if (runs.size >= MAX_WORDS_PER_FONT) runs.clear();
