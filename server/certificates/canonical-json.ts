@@ -16,8 +16,12 @@ export class CanonicalJsonError extends Error {
   }
 }
 
-export function canonicalJson(value: unknown): string {
-  return serialise(value);
+/**
+ * `serialised`: objects inside `value` whose canonical JSON the caller already has (e.g. a signed
+ * certificate's content, serialised for its digest), written as given instead of again.
+ */
+export function canonicalJson(value: unknown, serialised?: ReadonlyMap<object, string>): string {
+  return serialise(value, serialised);
 }
 
 /**
@@ -39,16 +43,18 @@ function within(error: unknown, segment: string): unknown {
   return error;
 }
 
-function serialise(value: unknown): string {
+function serialise(value: unknown, serialised: ReadonlyMap<object, string> | undefined): string {
   try {
-    return serialiseValue(value);
+    return serialiseValue(value, serialised);
   } catch (error) {
     if (error instanceof MisplacedValue) throw new CanonicalJsonError(`$${error.segments.join("")}`, error.reason);
     throw error;
   }
 }
 
-function serialiseValue(value: unknown): string {
+type Known = ReadonlyMap<object, string> | undefined;
+
+function serialiseValue(value: unknown, known: Known): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -60,13 +66,13 @@ function serialiseValue(value: unknown): string {
     case "string":
       return JSON.stringify(value);
     case "object":
-      return Array.isArray(value) ? serialiseArray(value) : serialiseObject(value as object);
+      return known?.get(value) ?? (Array.isArray(value) ? serialiseArray(value, known) : serialiseObject(value as object, known));
     default:
       throw new MisplacedValue(`${typeof value} is not JSON data`);
   }
 }
 
-function serialiseArray(items: unknown[]): string {
+function serialiseArray(items: unknown[], known: Known): string {
   // Curves are long arrays of numbers: the engine's own JSON.stringify writes them with the same
   // Number::toString, several times faster than joining them one by one.
   if (items.every(isFiniteNumber)) return JSON.stringify(items);
@@ -75,7 +81,7 @@ function serialiseArray(items: unknown[]): string {
     const item = items[i];
     try {
       if (item === undefined) throw new MisplacedValue("undefined is not JSON data");
-      out += (i === 0 ? "" : ",") + serialiseValue(item);
+      out += (i === 0 ? "" : ",") + serialiseValue(item, known);
     } catch (error) {
       throw within(error, `[${i}]`);
     }
@@ -87,7 +93,7 @@ function isFiniteNumber(item: unknown): boolean {
   return typeof item === "number" && Number.isFinite(item);
 }
 
-function serialiseObject(object: object): string {
+function serialiseObject(object: object, known: Known): string {
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
     throw new MisplacedValue(`${proto?.constructor?.name ?? "object"} is not a plain JSON object`);
@@ -100,7 +106,7 @@ function serialiseObject(object: object): string {
     // Absent optional fields (undefined) are omitted, as JSON.stringify does.
     if (member === undefined) continue;
     try {
-      out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${serialiseValue(member)}`;
+      out += `${out.length === 1 ? "" : ","}${JSON.stringify(key)}:${serialiseValue(member, known)}`;
     } catch (error) {
       throw within(error, `.${key}`);
     }

@@ -100,9 +100,10 @@ function buildDocument(signed: SignedCertificate, pageSize: CertificatePageSize)
   const { content } = signed;
   const issued = new Date(content.issuedAt);
   const contentWidth = PAGE_WIDTH_PT[pageSize] - 2 * PAGE_MARGIN_PT;
-  const digest = contentDigest(content);
+  const canonicalContent = canonicalJson(content);
+  const digest = contentDigest(content, canonicalContent);
   const topMarginPt = content.simulated ? PAGE_TOP_MARGIN_PT.simulated : PAGE_TOP_MARGIN_PT.measured;
-  const embedded = Buffer.from(canonicalJson(signed), "utf8").toString("base64");
+  const embedded = Buffer.from(canonicalJson(signed, new Map([[content, canonicalContent]])), "utf8").toString("base64");
   const kindTitle = content.kind === "imprint" ? "Factory imprint certificate" : "Second-life grading certificate";
   const banner = content.simulated
     ? {

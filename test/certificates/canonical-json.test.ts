@@ -65,6 +65,14 @@ describe("canonicalJson (RFC 8785)", () => {
     expect(() => canonicalJson(10n)).toThrow(/bigint/);
   });
 
+  it("writes members the caller has already serialised as given, and the same text as serialising them again", () => {
+    const content = { z: [1.5, -0, 3], a: { y: "é", b: null } };
+    const signed = { signature: "c2ln", content, fingerprint: "ab" };
+    expect(canonicalJson(signed, new Map([[content, canonicalJson(content)]]))).toBe(canonicalJson(signed));
+    expect(canonicalJson(signed)).toBe('{"content":{"a":{"b":null,"y":"é"},"z":[1.5,0,3]},"fingerprint":"ab","signature":"c2ln"}');
+    expect(canonicalJson({ x: content }, new Map([[content, "S"]]))).toBe('{"x":S}');
+  });
+
   it("omits undefined object members and writes no whitespace", () => {
     expect(canonicalJson({ z: 1, a: undefined, m: { y: [1, "x"], b: null } })).toBe('{"m":{"b":null,"y":[1,"x"]},"z":1}');
   });
