@@ -6,7 +6,7 @@
  * Lines are pdfmake canvas vectors (rectangles, lines, polylines), which pdfkit writes to the page
  * directly, and the text (tick labels, axis titles, legend names) is a list of labels placed by
  * their baseline and anchor, for the renderer to set as text. Drawn as an SVG instead, the charts
- * cost ~17 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns
+ * cost ~15 ms of a ~65 ms certificate: pdfmake parses each SVG three times and svg-to-pdfkit turns
  * every path command and text into objects (bench/certificates.bench.ts, profiled). Axis titles are
  * therefore horizontal, above their axis, rather than rotated along it. Each vector costs a full set
  * of stroke settings on the page, so the grid is one polyline and so are the tick marks: the
