@@ -8,7 +8,7 @@
  * The PDF and signed JSON are written by certificate.service.ts; the passport next to them.
  */
 import { randomUUID } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Low } from "lowdb";
 import type { GradingRules } from "../domain/grading/grading-rules.schema.ts";
@@ -23,7 +23,7 @@ import { assertSafeName, certificatesDir, issueCertificate, reprint as reprintPd
 import { signedCertificateSchema, type CertificateContent, type SignedCertificate } from "./certificate.types.ts";
 import { imprintCertificateContent, passportFromResults, secondLifeCertificateContent, type CellResults } from "./content-from-results.ts";
 import { buildLotArchive } from "./lot-archive.ts";
-import { loadOrCreateKeyPair, loadRetiredPublicKeys, type StationKeyPair } from "./signing.ts";
+import { loadOrCreateKeyPair, loadRetiredPublicKeys, verify, type StationKeyPair } from "./signing.ts";
 import { verifyCertificate, type VerificationResult } from "./verify.ts";
 
 export interface CertificateEntry {
@@ -137,6 +137,26 @@ export async function createCertificateIssuer(o: CertificateIssuerOptions): Prom
   const readSigned = async (e: CertificateEntry): Promise<SignedCertificate> =>
     signedCertificateSchema.parse(JSON.parse(await readFile(path.join(root, e.paths.json), "utf8")));
 
+  /**
+   * A certificate this station signed for the cell in this lot but never indexed: the station stopped between
+   * writing it and writing the lot's index. It is adopted (PDF rendered again from it), so a cell never gets two.
+   */
+  const unindexedFor = async (lotId: string, serial: string): Promise<SignedCertificate | undefined> => {
+    const dir = path.join(root, lotId);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const f of files.filter((x) => x.startsWith(`${serial}-`) && x.endsWith(".json") && !x.endsWith(".passport.json"))) {
+      let signed: SignedCertificate;
+      try {
+        signed = signedCertificateSchema.parse(JSON.parse(await readFile(path.join(dir, f), "utf8")));
+      } catch {
+        continue; // not a certificate of ours (written atomically, so never a torn one)
+      }
+      const { identity } = signed.content;
+      if (identity.serial === serial && identity.lot === lotId && verify(signed, keys.publicKey)) return signed;
+    }
+    return undefined;
+  };
+
   const contentFor = async (lot: Lot, run: Run, result: StoredResult, lotResult: unknown): Promise<{ content: CertificateContent; cell: CellResults }> => {
     const meta = { id: randomUUID(), issuedAt: now().toISOString(), station, lot, run };
     if (result.kind === "imprint") {
@@ -167,8 +187,11 @@ export async function createCertificateIssuer(o: CertificateIssuerOptions): Prom
           continue;
         }
         try {
-          const { content, cell } = await contentFor(lot, run, result, detail.lotResult);
-          const issued = await issueCertificate(content, keys, o.dataDir);
+          const { content: fresh, cell } = await contentFor(lot, run, result, detail.lotResult);
+          const adopted = await unindexedFor(lot.id, run.serial);
+          const content = adopted?.content ?? fresh;
+          const issued = adopted ? await reprintPdf(adopted.content.id, keys, o.dataDir) : await issueCertificate(fresh, keys, o.dataDir);
+          if (adopted) o.log.warn({ lot: lot.id, serial: run.serial, certificate: content.id }, "adopted a certificate signed before the station stopped, not yet indexed");
           const passport = passportFromResults({ lot, run, station, certificateId: content.id }, cell);
           const passportPath = issued.jsonPath.replace(/\.json$/, ".passport.json");
           await writeFile(`${passportPath}.tmp`, `${JSON.stringify(passport, null, 2)}\n`);

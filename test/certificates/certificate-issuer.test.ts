@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import JSZip from "jszip";
@@ -56,6 +56,28 @@ describe("certificate issuer", () => {
     expect((await reopened.list(lot.id)).length).toBe(3);
     const index = JSON.parse(await readFile(path.join(dataDir, "certificates", "index.json"), "utf8"));
     expect(Object.keys(index.certificates).sort()).toEqual(first.issued.map((e) => e.id).sort());
+  });
+
+  it("adopts a certificate signed before the station stopped but never indexed: a cell never gets two", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "axviam-issuer-kill-"));
+    try {
+      const make = () => createCertificateIssuer({ dataDir: dir, stationId: "st-01", stationName: "AXVIAM Station 01", log: silentLogger(), gradingRules: () => gradingRules });
+      const first = await (await make()).issueForLot(detail);
+      // the station was killed after writing the certificates, before writing the indexes
+      await rm(path.join(dir, "certificates", lot.id, "index.json"));
+      await rm(path.join(dir, "certificates", lot.id, first.issued[1].paths.pdf.split("/").pop()!));
+      await writeFile(path.join(dir, "certificates", "index.json"), JSON.stringify({ certificates: {} }));
+      const restarted = await make();
+      const again = await restarted.issueForLot(detail);
+      expect(again.issued.map((e) => e.id)).toEqual(first.issued.map((e) => e.id));
+      const files = (await readdir(path.join(dir, "certificates", lot.id))).filter((f) => f.endsWith(".json") && !f.endsWith("passport.json") && f !== "index.json");
+      expect(files.length).toBe(3);
+      // the missing PDF was rendered again from the signed JSON, and verifies
+      const pdf = await restarted.pdf(first.issued[1].id);
+      expect(await restarted.verify(pdf)).toMatchObject({ authentic: true, unmodified: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports cells without a stored result instead of failing the lot", async () => {
