@@ -45,7 +45,7 @@ export function createApiRouter(deps: ApiDeps): ApiRouter {
   recipeRoutes(router, deps);
   userRoutes(router, deps, (username) => live?.endUser(username, "account changed by an admin"));
   auditRoutes(router, deps);
-  auditStationChanges(deps.station, deps.audit);
+  void auditStationChanges(deps.station, deps.audit, deps.log);
   return {
     router,
     mount(app) {

@@ -42,6 +42,8 @@ export interface AuditLog {
   readonly file: string;
   append(e: { actor: string; action: string; target: string; details?: Record<string, unknown> }): AuditEntry;
   query(q?: AuditQuery): AuditEntry[];
+  /** the newest entry of this exact action for every target (one pass over the file) */
+  latest(action: string): Map<string, AuditEntry>;
 }
 
 export type AuditVerification = { ok: true; entries: number; lastHash: string } | { ok: false; line: number; reason: string };
@@ -92,6 +94,15 @@ export function openAuditLog(file: string, now: () => Date = () => new Date()): 
         if (q.sinceIso && e.at < q.sinceIso) continue;
         if (q.untilIso && e.at > q.untilIso) continue;
         out.push(e);
+      }
+      return out;
+    },
+    latest(action) {
+      const out = new Map<string, AuditEntry>();
+      for (const line of readLines(file)) {
+        if (!line.includes(`"action":${JSON.stringify(action)}`)) continue; // most lines are other actions: skip the parse
+        const e = JSON.parse(line) as AuditEntry;
+        if (e.action === action) out.set(e.target, e);
       }
       return out;
     },
