@@ -5,7 +5,7 @@ import { actor, allow, validate, type ApiDeps } from "./api-context.ts";
 
 const idParam = z.object({ lotId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "a lot id") });
 /** Serials become file and index keys (server/store/station-store.ts assertSafeId): refuse paths and control characters here, with the field named. */
-const serialSchema = z
+export const serialSchema = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-' (max 64), starting with a letter or digit")

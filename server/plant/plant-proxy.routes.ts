@@ -13,6 +13,7 @@ import express, { type RequestHandler, type Response, type Router } from "expres
 import { PERMISSIONS, type Role } from "../auth/permissions.ts";
 import type { PlantConfig } from "../config/station-config.schema.ts";
 import type { Logger } from "../log/logger.ts";
+import { serialSchema } from "../api/lots.routes.ts";
 import { readSecret } from "./plant-secrets.ts";
 
 export interface PlantProxyDeps {
@@ -28,7 +29,6 @@ export interface PlantProxyDeps {
 
 /** query parameters the plant API knows; anything else is not forwarded */
 const FORWARDED_QUERY = ["line", "since", "hours", "until"];
-const SERIAL = /^\S{1,64}$/;
 
 export function plantProxyRoutes(deps: PlantProxyDeps): Router {
   const r = express.Router();
@@ -77,7 +77,8 @@ export function plantProxyRoutes(deps: PlantProxyDeps): Router {
   }
   r.get("/api/plant/cells/:serial", gate, (req, res) => {
     const serial = String(req.params.serial);
-    if (!SERIAL.test(serial)) return void res.status(400).json({ error: `serial must be 1–64 characters without spaces, got ${JSON.stringify(serial)}` });
+    const checked = serialSchema.safeParse(serial);
+    if (!checked.success) return void res.status(400).json({ error: `serial ${JSON.stringify(serial)}: ${checked.error.issues[0].message}` });
     return forward(res, `/api/plant/cells/${encodeURIComponent(serial)}`);
   });
   return r;
