@@ -31,8 +31,13 @@ function certificateFigures(stdout: string): Figure[] {
   // tolerant of both print formats: "→ 3.8 /s on one core, 46 KiB each" and "(13.2 /s on one core), 50 KiB each"
   const rate = stdout.match(/([\d.]+) \/s on one core\)?, ([\d.]+) KiB each/);
   const archive = stdout.match(/lot archive: (\d+) cells → ([\d.]+) MiB zip in ([\d.]+) s/);
+  const whole = stdout.match(/whole run: (\d+) signed PDFs from process start in ([\d.]+) s CPU \(([\d.]+) \/s from a cold start\)/);
   return [
-    { bench: "certificates", metric: "signed PDF certificates, one core", value: rate ? Number(rate[1]) : null, unit: "certificates/s", note: rate ? `${rate[2]} KiB per PDF` : "figure not found in the script's output" },
+    {
+      bench: "certificates", metric: `signed PDF certificates per CPU-second, ${whole?.[1] ?? "?"} from a fresh process`, value: whole ? Number(whole[3]) : null, unit: "certificates/s",
+      target: { op: ">=", value: 20 }, note: whole ? `${whole[2]} s CPU for the whole run (one process, GC threads included), first renders included` : "figure not found in the script's output",
+    },
+    { bench: "certificates", metric: "signed PDF certificates per CPU-second, warm", value: rate ? Number(rate[1]) : null, unit: "certificates/s", note: rate ? `after 40 warm-up renders; ${rate[2]} KiB per PDF` : "figure not found in the script's output" },
     {
       bench: "certificates", metric: `lot archive size, ${archive?.[1] ?? "?"} cells`, value: archive ? Number(archive[2]) : null, unit: "MiB",
       note: archive ? `zip of signed JSON + passport + PDF per cell, built in ${archive[3]} s` : "figure not found in the script's output",
@@ -45,7 +50,7 @@ const BENCHES: BenchSpec[] = [
   { id: "polling", title: "Station polling cost", file: "polling.bench.ts", budgetS: (q) => (q ? 300 : 600) },
   { id: "store", title: "Store write latency", file: "store.bench.ts", budgetS: (q) => (q ? 120 : 300) },
   { id: "trace", title: "Trace append throughput", file: "trace.bench.ts", budgetS: () => 120 },
-  { id: "certificates", title: "Certificates", file: "certificates.bench.ts", args: (q) => (q ? ["10", "1000"] : ["30", "1000"]), budgetS: (q) => (q ? 180 : 300), parseStdout: certificateFigures },
+  { id: "certificates", title: "Certificates", file: "certificates.bench.ts", args: (q) => (q ? ["10", "1000"] : ["960", "1000"]), budgetS: (q) => (q ? 180 : 300), parseStdout: certificateFigures },
   { id: "hmi", title: "HMI live-update latency", file: "hmi.bench.ts", budgetS: (q) => (q ? 420 : 600) },
   { id: "second-life", title: "Second-life equipment time", file: "second-life.bench.ts", budgetS: () => 300 },
   { id: "plant", title: "Plant", file: "plant.bench.ts", budgetS: (q) => (q ? 180 : 300) },
