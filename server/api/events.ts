@@ -67,7 +67,7 @@ export interface StationSnapshot {
 export interface ServerToClientEvents {
   /** full picture, sent on join and on reconnect, before any delta */
   "station.snapshot": (s: StationSnapshot) => void;
-  /** changed channels since the last emit (coalesced: each channel at most twice a second) */
+  /** changed channels since the last emit (each channel at most twice in any second; analog deadbands: server/station/live-hub.ts) */
   "channels.updated": (changed: ChannelView[]) => void;
   "equipment.link": (link: EquipmentLinkView) => void;
   /** all lots, sent on join before any `lot.updated` */
@@ -93,9 +93,15 @@ export type SocketResult<T> = { ok: true; value: T } | { ok: false; status: 400 
 export interface ClientToServerEvents {
   /** join the live stream of one station, optionally narrowed to one cycler or one channel key */
   "live.join": (scope: { cyclerId?: string; channelKey?: string }) => void;
+  /**
+   * the channels this client shows on screen (a grid scrolled to part of the station): only they stream their
+   * values; every channel's state, alarm and run still reach the client (for counts and markers). Not sent, or
+   * null: all stream.
+   */
+  "live.visible": (keys: string[] | null) => void;
   /** acknowledge an alarm (role checked on the server like the REST call) */
   "alarm.acknowledge": (id: string, done: (r: SocketResult<Alarm>) => void) => void;
 }
 
-/** Server-side coalescing period: each client sees each channel at most this often. */
+/** Server-side coalescing period of lot updates: each client sees each lot at most this often. */
 export const LIVE_COALESCE_MS = 500;

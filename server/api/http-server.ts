@@ -4,10 +4,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import { Server as IoServer } from "socket.io";
+import { Server as IoServer, type Socket } from "socket.io";
 import type { Logger } from "../log/logger.ts";
 import type { LiveHub } from "../station/live-hub.ts";
-import { LIVE_COALESCE_MS, type ClientToServerEvents, type ServerToClientEvents, type StationSnapshot } from "./events.ts";
+import type { ChannelView, ClientToServerEvents, ServerToClientEvents, StationSnapshot } from "./events.ts";
+
+/** what every client gets of every channel, shown or not */
+const discreteOf = (v: ChannelView) => `${v.state}|${v.alarmCode}|${v.serial ?? ""}|${v.runId ?? ""}`;
 
 /** shortest gap between two live flushes [ms]: bounds the message rate, adds at most this to a change's delay */
 const MIN_FLUSH_GAP_MS = 50;
@@ -68,8 +71,13 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
       for (const room of socket.rooms) if (room !== socket.id) void socket.leave(room);
       const room = scope?.channelKey ? `channel:${scope.channelKey}` : scope?.cyclerId ? `cycler:${scope.cyclerId}` : "station";
       void socket.join(room);
-      socket.emit("station.snapshot", snapshot());
+      const snap = snapshot();
+      // the snapshot told the client every channel's state: from here on only changes of it go to hidden channels
+      socket.data.sentState = new Map(snap.channels.map((v) => [v.key, discreteOf(v)]));
+      socket.emit("station.snapshot", snap);
     });
+    // live-socket.ts (registered first) checked the role and stored the set; newly visible channels go out next flush
+    socket.on("live.visible", () => scheduleFlush(Date.now()));
   });
 
   // Coalescing (live-hub): a change goes out on the next flush; flushes are at least MIN_FLUSH_GAP_MS apart so a
@@ -89,14 +97,40 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     flushAtMs = Infinity;
     const now = Date.now();
     lastFlushMs = now;
-    const { due, nextDueMs } = o.hub.takeDue(now, LIVE_COALESCE_MS);
+    const { due, nextDueMs } = o.hub.takeDue(now);
     if (nextDueMs !== undefined) scheduleFlush(Math.max(nextDueMs, now + MIN_FLUSH_GAP_MS));
-    if (due.length === 0) return;
-    io.to("station").emit("channels.updated", due);
-    const byCycler = new Map<string, typeof due>();
-    for (const v of due) byCycler.set(v.cyclerId, [...(byCycler.get(v.cyclerId) ?? []), v]);
-    for (const [cyclerId, views] of byCycler) io.to(`cycler:${cyclerId}`).emit("channels.updated", views);
-    for (const v of due) io.to(`channel:${v.key}`).emit("channels.updated", [v]);
+    for (const socket of io.sockets.sockets.values()) {
+      const out = forSocket(socket, due);
+      if (out.length > 0) socket.emit("channels.updated", out);
+    }
+  };
+  /**
+   * What one client gets of a flush: the channels of its room; of those it does not show (live.visible), only a
+   * changed state, alarm or run — values stream only where someone looks. Channels it just scrolled to catch up.
+   */
+  const forSocket = (socket: Socket, due: ChannelView[]): ChannelView[] => {
+    const room = [...socket.rooms].find((r) => r !== socket.id);
+    if (room === undefined) return [];
+    const inRoom = room === "station" ? due : room.startsWith("cycler:") ? due.filter((v) => `cycler:${v.cyclerId}` === room) : due.filter((v) => `channel:${v.key}` === room);
+    const visible = socket.data.visible as Set<string> | undefined;
+    const sentState = socket.data.sentState as Map<string, string>;
+    const out: ChannelView[] = [];
+    const pending = socket.data.catchUp as string[] | null | undefined;
+    const catchUp = new Set<string>(pending === null ? o.hub.channels().map((v) => v.key) : (pending ?? []));
+    socket.data.catchUp = [];
+    for (const v of inRoom) {
+      catchUp.delete(v.key);
+      const state = discreteOf(v);
+      if (visible === undefined || room !== "station" || visible.has(v.key) || sentState.get(v.key) !== state) {
+        out.push(v);
+        sentState.set(v.key, state);
+      }
+    }
+    for (const key of catchUp) {
+      const v = o.hub.get(key);
+      if (v && room === "station") out.push(v);
+    }
+    return out;
   };
   o.hub.onChange(() => scheduleFlush(Math.max(Date.now(), lastFlushMs + MIN_FLUSH_GAP_MS)));
   o.hub.onLink((l) => io.to("station").emit("equipment.link", l));

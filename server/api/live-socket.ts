@@ -23,9 +23,12 @@ type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
  */
 export const SOCKET_EVENT_PERMISSIONS: Record<keyof ClientToServerEvents, Permission> = {
   "live.join": "station.read",
+  "live.visible": "station.read",
   "alarm.acknowledge": "alarm.acknowledge",
 };
 
+/** most channel keys a client may declare visible (a station's whole equipment fits) */
+const MAX_VISIBLE = 16_384;
 /** how often sockets are checked for expired sessions [ms] */
 const SESSION_SWEEP_MS = 30_000;
 
@@ -77,6 +80,21 @@ export function attachLiveSocket(io: Io, deps: { station: StationService; auth: 
       if (!can(user.role, SOCKET_EVENT_PERMISSIONS["live.join"])) return;
       socket.emit("alarms.snapshot", station.alarms.active());
       void sendLots(socket);
+    });
+    socket.on("live.visible", (keys) => {
+      const user = currentUser();
+      if (!user) return end(socket, "session expired");
+      if (!can(user.role, SOCKET_EVENT_PERMISSIONS["live.visible"])) return;
+      // the HTTP edge (http-server.ts) streams by it (catchUp: what to send at once; null: everything)
+      if (keys === null) {
+        socket.data.visible = undefined;
+        socket.data.catchUp = null;
+        return;
+      }
+      if (!Array.isArray(keys) || keys.length > MAX_VISIBLE || !keys.every((k) => typeof k === "string" && k.length <= 80)) return; // malformed: left as it was
+      const before: Set<string> | undefined = socket.data.visible;
+      socket.data.visible = new Set(keys);
+      socket.data.catchUp = before === undefined ? [] : keys.filter((k) => !before.has(k));
     });
     socket.on("alarm.acknowledge", (id, done) => {
       if (typeof done !== "function") return;

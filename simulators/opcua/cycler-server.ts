@@ -49,6 +49,9 @@ const PUSH_CPU_SHARE = 0.1;
 /** the running cycler front-ends of this process, which share PUSH_CPU_SHARE */
 const pushingServers = new Set<object>();
 
+/** channel variables a client must see change at once; the others are measurements, pushed as CPU allows */
+const DISCRETE_FIELDS = new Set(["state", "stateCode", "stepIndex", "cycle", "alarmCode", "programId"]);
+
 /** The most records one ReadRecords call returns. */
 export const MAX_RECORDS_PER_CALL = 1000;
 
@@ -180,7 +183,10 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
 
   let busy = false;
   let lastBootId = info.bootId;
-  const push = async () => {
+  // What a client must see at once (a channel starting, ending, faulting, changing step) is pushed on every tick;
+  // the streaming measurements with it while that is cheap, less often when it is not (see the schedule below).
+  const discreteVars = channelVars.map((vars) => vars.filter((cv) => DISCRETE_FIELDS.has(cv.field)));
+  const push = async (all: boolean) => {
     if (busy) return;
     busy = true;
     try {
@@ -188,8 +194,9 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
       const bootId = cycler.info().bootId;
       if (bootId !== lastBootId) identVars.get("bootId")?.setValueFromSource(toVariant("UInt32", bootId));
       lastBootId = bootId;
+      const vars = all ? channelVars : discreteVars;
       liveWithFaults(cycler, faults).forEach((c, i) =>
-        channelVars[i].forEach((cv) => {
+        vars[i].forEach((cv) => {
           const value = liveField(c, cv.field, map.stateCodes);
           if (Object.is(value, cv.last)) return;
           cv.last = value;
@@ -200,21 +207,28 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
       busy = false;
     }
   };
-  // The next push waits at least pushIntervalMs, and longer when pushing is costly: all servers in this process
+  // Every push waits at least pushIntervalMs, and longer when pushing is costly: all servers in this process
   // together spend at most PUSH_CPU_SHARE of the wall time on change pushes, so with thousands of channels whose
-  // values all change (fast clock) the physics on the same thread is not starved. The bulk LiveValues read is
-  // unaffected (read from the core on request); per-channel variables then update less often than 10 Hz.
+  // values all change (fast clock) the physics on the same thread is not starved. The costly part is the
+  // measurements (every running channel's values change); they are stretched first, while the discrete fields keep
+  // their pace. The bulk LiveValues read is unaffected (read from the core on request).
   const pushIntervalMs = o.pushIntervalMs ?? 50;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let nextFullAtMs = 0;
+  const capped = (costMs: number) => (costMs * pushingServers.size) / PUSH_CPU_SHARE - costMs;
   const schedule = (delayMs: number) => {
     timer = setTimeout(async () => {
       const started = performance.now();
+      const full = started >= nextFullAtMs;
       // a failed push (e.g. the endpoint refusing a suspend) must not end the push loop
-      await push().catch(() => undefined);
+      await push(full).catch(() => undefined);
       if (stopped) return;
       const costMs = performance.now() - started;
-      schedule(Math.max(pushIntervalMs, (costMs * pushingServers.size) / PUSH_CPU_SHARE - costMs));
+      if (full) {
+        nextFullAtMs = started + Math.max(pushIntervalMs, capped(costMs) + costMs);
+        schedule(pushIntervalMs);
+      } else schedule(Math.max(pushIntervalMs, capped(costMs)));
     }, delayMs);
   };
   const handle = {};

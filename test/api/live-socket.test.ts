@@ -1,7 +1,7 @@
 /** socket.io side: session-cookie handshake, snapshots then deltas, role-checked acknowledge, session end. */
 import { io as connect, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../server/api/events.ts";
+import type { ChannelView, ClientToServerEvents, ServerToClientEvents } from "../../server/api/events.ts";
 import { startHarness, type Harness } from "./api-harness.ts";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -60,6 +60,41 @@ describe("live socket", () => {
     expect(acked.ok && acked.value.state).toBe("active-ack");
     expect(await changed).toMatchObject({ id: alarm.id, state: "active-ack", acknowledgedBy: "olga" });
     expect(h.audit.query({ action: "alarm.acknowledge" })[0]).toMatchObject({ actor: "olga", target: alarm.id });
+  });
+
+  it("streams values only for the channels a client shows, the state of every channel, and catches up on scrolling", async () => {
+    h.station.feed();
+    const op = client(await h.loginAs("operator"));
+    const snapshot = next(op, "station.snapshot");
+    op.emit("live.join", {});
+    await snapshot;
+    op.emit("live.visible", ["cycler-1/1"]);
+    const received: ChannelView[] = [];
+    op.on("channels.updated", (views) => received.push(...views));
+    await new Promise((r) => setTimeout(r, 100));
+    const v = (k: number) => h.hub.get(`cycler-1/${k}`)!;
+    h.hub.upsert({ ...v(1), voltageV: 3.91 }); // shown: its value streams
+    h.hub.upsert({ ...v(2), voltageV: 3.92 }); // not shown: a value change stays on the server
+    h.hub.upsert({ ...v(3), state: "fault", alarmCode: 5 }); // not shown: a state change still goes out
+    const until = Date.now() + 3000;
+    while (!(received.some((x) => x.key === "cycler-1/1") && received.some((x) => x.key === "cycler-1/3")) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.find((x) => x.key === "cycler-1/1")?.voltageV).toBe(3.91);
+    expect(received.find((x) => x.key === "cycler-1/3")).toMatchObject({ state: "fault", alarmCode: 5 });
+    expect(received.some((x) => x.key === "cycler-1/2")).toBe(false);
+
+    // scrolled to channel 2: its newest value arrives at once
+    op.emit("live.visible", ["cycler-1/1", "cycler-1/2"]);
+    const until2 = Date.now() + 3000;
+    while (!received.some((x) => x.key === "cycler-1/2") && Date.now() < until2) await new Promise((r) => setTimeout(r, 20));
+    expect(received.find((x) => x.key === "cycler-1/2")?.voltageV).toBe(3.92);
+    // a malformed declaration is ignored, not a crash: the socket stays as it was and connected
+    op.emit("live.visible", "all" as unknown as string[]);
+    h.hub.upsert({ ...v(4), voltageV: 3.94 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.some((x) => x.key === "cycler-1/4")).toBe(false);
+    expect(op.connected).toBe(true);
+    op.close();
   });
 
   it("tells the socket and disconnects it on logout", async () => {

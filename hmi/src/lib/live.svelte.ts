@@ -7,8 +7,13 @@ import type { ChannelView, ClientToServerEvents, EquipmentLinkView, LotUpdate, S
 import type { Alarm } from "../../../server/station/alarms.ts";
 import type { Lot } from "../../../server/station/run.types.ts";
 
+/** channel keys in natural order: cycler-1/2 before cycler-1/10 */
+const keyOrder = new Intl.Collator("en", { numeric: true });
+
 class LiveStore {
   channels = $state<Record<string, ChannelView>>({});
+  /** every channel key in grid order; a new array only when a channel appears (a snapshot or a new key) */
+  channelKeys = $state.raw<string[]>([]);
   links = $state<Record<string, EquipmentLinkView>>({});
   lots = $state<Record<string, Lot>>({});
   /** latest runs per lot from `lot.updated` */
@@ -19,6 +24,8 @@ class LiveStore {
   connected = $state(false);
   #socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
   #scope: { cyclerId?: string; channelKey?: string } = {};
+  /** channels on screen (null: all), told to the server so only they stream their values */
+  #visible: string[] | null = null;
   #sessionEnded: () => void = () => {};
   /** listeners for raw channel updates (charts keep their own history) */
   #channelListeners = new Set<(views: ChannelView[]) => void>();
@@ -39,6 +46,7 @@ class LiveStore {
     socket.on("connect", () => {
       this.connected = true;
       socket.emit("live.join", this.#scope);
+      if (this.#visible !== null) socket.emit("live.visible", this.#visible);
     });
     socket.on("disconnect", () => (this.connected = false));
     socket.on("connect_error", (e) => {
@@ -49,11 +57,14 @@ class LiveStore {
       this.stationName = s.stationName;
       this.simulated = s.simulated;
       this.channels = Object.fromEntries(s.channels.map((c) => [c.key, c]));
+      this.channelKeys = s.channels.map((c) => c.key).sort(keyOrder.compare);
       this.links = Object.fromEntries(s.links.map((l) => [l.equipmentId, l]));
       this.#channelListeners.forEach((fn) => fn(s.channels));
     });
     socket.on("channels.updated", (changed) => {
+      const added = changed.filter((c) => !(c.key in this.channels));
       for (const c of changed) this.channels[c.key] = c;
+      if (added.length > 0) this.channelKeys = [...this.channelKeys, ...added.map((c) => c.key)].sort(keyOrder.compare);
       this.#channelListeners.forEach((fn) => fn(changed));
     });
     socket.on("equipment.link", (l) => (this.links[l.equipmentId] = l));
@@ -79,6 +90,12 @@ class LiveStore {
   join(scope: { cyclerId?: string; channelKey?: string }): void {
     this.#scope = scope;
     if (this.#socket?.connected) this.#socket.emit("live.join", scope);
+  }
+
+  /** The overview tells which tiles are on screen; null (leaving it) lets every channel stream again. */
+  setVisible(keys: string[] | null): void {
+    this.#visible = keys;
+    if (this.#socket?.connected) this.#socket.emit("live.visible", keys);
   }
 
   async acknowledge(id: string): Promise<SocketResult<Alarm>> {
