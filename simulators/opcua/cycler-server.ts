@@ -217,6 +217,10 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
   let stopped = false;
   let nextFullAtMs = 0;
   const capped = (costMs: number) => (costMs * pushingServers.size) / PUSH_CPU_SHARE - costMs;
+  // The cap follows a moving average of each kind's cost: one push that a GC pause made slow must not hold the
+  // next one back ten times as long.
+  const cost = { full: 0, discrete: 0 };
+  const averaged = (kind: keyof typeof cost, ms: number) => (cost[kind] = cost[kind] === 0 ? ms : 0.8 * cost[kind] + 0.2 * ms);
   const schedule = (delayMs: number) => {
     timer = setTimeout(async () => {
       const started = performance.now();
@@ -226,9 +230,9 @@ async function serve(o: OpcuaCyclerServerOptions, map: OpcuaCyclerMap, host: str
       if (stopped) return;
       const costMs = performance.now() - started;
       if (full) {
-        nextFullAtMs = started + Math.max(pushIntervalMs, capped(costMs) + costMs);
+        nextFullAtMs = started + Math.max(pushIntervalMs, capped(averaged("full", costMs)) + costMs);
         schedule(pushIntervalMs);
-      } else schedule(Math.max(pushIntervalMs, capped(costMs)));
+      } else schedule(Math.max(pushIntervalMs, capped(averaged("discrete", costMs))));
     }, delayMs);
   };
   const handle = {};
