@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../support/browser.ts";
+import { launchBrowser, signInOnKeypad } from "../support/browser.ts";
 import { startTestStation, waitFor, type TestStation } from "../support/station.ts";
 
 describe("HMI channel estimates and chart history", () => {
@@ -31,10 +31,7 @@ describe("HMI channel estimates and chart history", () => {
 
   it("a running tile shows step n/N with its mode, ≈ SOC in % and ≈ ETA in h:mm without moving; the chart opens with history", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(station.url);
-    await page.fill('input[name="user"]', "op1");
-    for (const digit of "246810") await page.click(`button[data-key="${digit}"]`);
-    await page.click('button[data-key="enter"]');
+    await signInOnKeypad(page, station.url, "op1", "246810");
     const tile = page.locator('[data-channel="cycler-1/1"]');
     await tile.waitFor({ timeout: 20_000 });
     const box = await tile.boundingBox();

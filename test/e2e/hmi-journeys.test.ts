@@ -5,18 +5,17 @@
  * forged calls, theme persistence and a scripted lot progress that a real station cannot replay on demand.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHarness, USERS, type Harness } from "../api/api-harness.ts";
+import { launchBrowser, signInOnKeypad } from "../support/browser.ts";
 
 const HMI_DIR = path.resolve("hmi/dist");
 let h: Harness;
-let browser: Browser;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let feed: NodeJS.Timeout;
-let configDir: string;
 
 beforeAll(async () => {
   if (!existsSync(path.join(HMI_DIR, "index.html"))) {
@@ -27,26 +26,17 @@ beforeAll(async () => {
   let tick = 0;
   // Fake live feed: every channel's voltage moves each tick, so tiles must update.
   feed = setInterval(() => h.station.feed((ch) => 3.6 + ch / 100 + (++tick % 50) / 10_000), 200);
-  configDir = mkdtempSync(path.join(os.tmpdir(), "axviam-chromium-"));
-  process.env.XDG_CONFIG_HOME = configDir;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchBrowser();
 });
 afterAll(async () => {
   clearInterval(feed);
-  await browser?.close();
+  await browser?.cleanup();
   await h?.close();
-  rmSync(configDir, { recursive: true, force: true });
 });
 
 async function loginWithKeypad(role: keyof typeof USERS, viewport = { width: 1280, height: 800 }): Promise<Page> {
   const page = await (await browser.newContext({ viewport })).newPage();
-  await page.goto(h.url);
-  await page.fill('input[name="user"]', USERS[role].username);
-  for (const digit of USERS[role].pin) await page.click(`button[data-key="${digit}"]`);
-  await page.click('button[data-key="enter"]');
+  await signInOnKeypad(page, h.url, USERS[role].username, USERS[role].pin);
   await page.waitForSelector('[data-testid="user"]');
   return page;
 }

@@ -1,6 +1,6 @@
 /** The HMI in real Chromium: opens the station overview and sees live values pushed over socket.io change. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../support/browser.ts";
+import { launchBrowser, signInOnKeypad } from "../support/browser.ts";
 import { startTestStation, type TestStation } from "../support/station.ts";
 
 describe("HMI live channel grid", () => {
@@ -19,10 +19,7 @@ describe("HMI live channel grid", () => {
 
   it("shows all 8 channels and a running channel's values change live", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(station.url);
-    await page.fill('input[name="user"]', "op1");
-    for (const digit of "246810") await page.click(`button[data-key="${digit}"]`);
-    await page.click('button[data-key="enter"]');
+    await signInOnKeypad(page, station.url, "op1", "246810");
     await page.waitForSelector('[data-channel="cycler-1/8"]', { timeout: 20_000 });
     expect(await page.locator("[data-channel]").count()).toBe(8);
     await expect.poll(() => page.locator('[data-testid="simulated"]').count()).toBe(1);

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../server/auth/permissions.ts";
 import { count, gradeLot, startTestPlant, startTestStation as startPlantStation, waitUntil, type CellOutcome, type TestPlant, type TestStation as PlantStation } from "../plant/plant-fixture.ts";
 import { startBroker, startDatabase, type Broker, type Database } from "../plant/services.ts";
-import { launchBrowser } from "../support/browser.ts";
+import { launchBrowser, signInOnKeypad } from "../support/browser.ts";
 import { startTestStation, type TestStation } from "../support/station.ts";
 
 const HMI_DIR = path.resolve("hmi/dist");
@@ -93,10 +93,7 @@ afterAll(async () => {
 
 async function login(role: Role): Promise<Page> {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  await page.goto(station.url);
-  await page.fill('input[name="user"]', USERS[role]!.username);
-  for (const digit of USERS[role]!.pin) await page.click(`button[data-key="${digit}"]`);
-  await page.click('button[data-key="enter"]');
+  await signInOnKeypad(page, station.url, USERS[role]!.username, USERS[role]!.pin);
   await page.waitForSelector('[data-testid="user"]');
   return page;
 }

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Role } from "../../server/auth/permissions.ts";
 import type { LotGrade } from "../../server/domain/grading/lot-grading.ts";
 import type { CellResult } from "../../server/station/lot-analysis.ts";
-import { launchBrowser } from "../support/browser.ts";
+import { launchBrowser, signInOnKeypad } from "../support/browser.ts";
 import { startTestStation, waitFor, type TestStation } from "../support/station.ts";
 
 const HMI_DIR = path.resolve("hmi/dist");
@@ -65,10 +65,7 @@ async function loginWithKeypad(role: Role, viewport = { width: 1280, height: 800
   const context = await browser.newContext({ viewport });
   contexts.push(context);
   const page = await context.newPage();
-  await page.goto(station.url);
-  await page.fill('input[name="user"]', USERS[role].username);
-  for (const digit of USERS[role].pin) await page.click(`button[data-key="${digit}"]`);
-  await page.click('button[data-key="enter"]');
+  await signInOnKeypad(page, station.url, USERS[role].username, USERS[role].pin);
   await page.waitForSelector('[data-testid="user"]');
   return page;
 }

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -21,4 +21,12 @@ export async function launchBrowser(): Promise<Browser & { cleanup(): Promise<vo
       rmSync(home, { recursive: true, force: true });
     },
   });
+}
+
+/** Signs in on the HMI's login screen the way an operator does: user name, PIN on the on-screen keypad, enter. */
+export async function signInOnKeypad(page: Page, url: string, username: string, pin: string): Promise<void> {
+  await page.goto(url);
+  await page.fill('input[name="user"]', username);
+  for (const digit of pin) await page.click(`button[data-key="${digit}"]`);
+  await page.click('button[data-key="enter"]');
 }
