@@ -134,7 +134,7 @@ export function summaryFigures(r: VehicleResult, years: number): Figure[] {
     figure("averageEfficiencyKmPerKwh", "Average efficiency", "km/kWh", "1000 / average efficiency in Wh/km", "derived", e.averageEfficiencyKmPerKwh, f2),
     figure("totalDistance", "Total distance", "km", "sum of the distances of all detected trips (odometer, else ∫speed dt)", "measured", e.totalDistanceKm, f1),
     figure("remainingCapacity", "Remaining capacity", "kWh",
-      `mean over segments with |ΔSOC| ≥ 20 % of ∫V·|I| dt / ΔSOC (or session energy / ΔSOC); n = ${e.energyCapacityKwh?.n ?? 0}${se !== undefined ? `, ± ${f2(se)} kWh standard error` : ", no uncertainty (n < 2)"}`,
+      `usable energy: mean over discharging segments with |ΔSOC| ≥ 20 % of delivered energy (−∫V·I dt) / ΔSOC (a log without one: charge energy or session energy / ΔSOC, which includes charging losses); n = ${e.energyCapacityKwh?.n ?? 0}${se !== undefined ? `, ± ${f2(se)} kWh standard error` : ", no uncertainty (n < 2)"}`,
       "measured", e.remainingCapacityKwh, f2),
     figure("capacityLoss", "Capacity loss", "kWh", "declared rated energy − remaining capacity", "derived", e.capacityLossKwh, f2),
     figure("soh", "State of health", "%", `estimated capacity / declared rated capacity (${e.soh?.basis ?? "n/a"} basis)${e.soh?.standardError !== undefined ? `, ± ${f2(e.soh.standardError * 100)} % standard error` : ""}`, "measured", e.soh ? e.soh.value * 100 : undefined, f1),

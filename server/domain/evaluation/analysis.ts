@@ -8,8 +8,9 @@
  * - average efficiency = Σ trip energy out / Σ trip distance [Wh/km] (distance-weighted, not a mean of trip
  *   ratios); km/kWh = 1000 / (Wh/km);
  * - capacity (coulomb counting) = |∫I dt| / (|ΔSOC| / 100) over every trip or charge session with
- *   |ΔSOC| ≥ minDeltaSocPct, averaged; energy capacity likewise with ∫V·|I| dt; uncertainty = standard error
- *   of the mean (s / √n), given only when n ≥ 2;
+ *   |ΔSOC| ≥ minDeltaSocPct, averaged; energy capacity likewise with the energy delivered (−∫V·I dt) over the
+ *   discharging ones — over charging ones (energy taken in) only when no discharge qualifies; uncertainty =
+ *   standard error of the mean (s / √n), given only when n ≥ 2;
  * - SOH = capacity / rated capacity (Ah when both are known, else kWh);
  * - remaining capacity [kWh] = energy capacity estimate; capacity loss [kWh] = rated energy − remaining;
  * - range per charge [km] = remaining capacity × SOC window / average efficiency, with the 0–100 % window.
@@ -84,7 +85,8 @@ export interface LogEvaluation {
   capacityAh?: Estimate;
   energyCapacityKwh?: Estimate;
   /** the per-segment values behind the capacity estimates, at each segment's end */
-  capacityPoints: { timeS: number; capacityAh?: number; energyCapacityKwh: number }[];
+  /** per qualifying segment; `discharge`: energy the pack delivered (usable energy), else energy taken in on charge */
+  capacityPoints: { timeS: number; capacityAh?: number; energyCapacityKwh: number; discharge: boolean }[];
   ratedCapacityAh?: number;
   ratedEnergyKwh?: number;
   soh?: { value: number; standardError?: number; basis: "Ah" | "kWh" };
@@ -135,18 +137,27 @@ export function evaluateVehicle(logs: readonly BmsLog[], options: AnalysisOption
     start !== undefined && end !== undefined && Math.abs(end - start) >= options.minDeltaSocPct;
   const socFraction = (start: number, end: number) => Math.abs(end - start) / 100;
   const capacityPoints: LogEvaluation["capacityPoints"] = [
-    ...segments.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => ({
-      timeS: s.endTimeS,
-      capacityAh: Math.abs(s.chargeAh) / socFraction(s.startSocPct!, s.endSocPct!),
-      energyCapacityKwh: s.throughputEnergyKwh / socFraction(s.startSocPct!, s.endSocPct!),
-    })),
+    ...segments.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => {
+      const discharge = s.chargeAh < 0;
+      return {
+        timeS: s.endTimeS,
+        capacityAh: Math.abs(s.chargeAh) / socFraction(s.startSocPct!, s.endSocPct!),
+        // delivered energy net of regeneration (the SOC change nets it too); on charge, the energy taken in
+        energyCapacityKwh: (discharge ? -s.netEnergyKwh : s.throughputEnergyKwh) / socFraction(s.startSocPct!, s.endSocPct!),
+        discharge,
+      };
+    }),
     ...sessions.filter((s) => qualifies(s.startSocPct, s.endSocPct)).map((s) => ({
       timeS: s.endTimeS,
       energyCapacityKwh: s.energyKwh / socFraction(s.startSocPct, s.endSocPct),
+      discharge: false,
     })),
   ].sort((a, b) => a.timeS - b.timeS);
   const capacityAh = estimate(capacityPoints.flatMap((p) => (p.capacityAh === undefined ? [] : [p.capacityAh])));
-  const energyCapacityKwh = estimate(capacityPoints.map((p) => p.energyCapacityKwh));
+  // Usable energy is what the pack delivers: charging happens at a higher voltage and adds its losses, so charge
+  // segments overstate it. They are used only when no discharge segment qualifies (e.g. a charge-session log).
+  const delivered = capacityPoints.filter((p) => p.discharge);
+  const energyCapacityKwh = estimate((delivered.length > 0 ? delivered : capacityPoints).map((p) => p.energyCapacityKwh));
 
   const soh = stateOfHealth(capacityAh, energyCapacityKwh, ratedCapacityAh, ratedEnergyKwh);
   const remainingCapacityKwh = energyCapacityKwh?.value;

@@ -77,6 +77,14 @@ describe("evaluateVehicle on a log with known answers", () => {
     expect(e.capacityLossKwh).toBeCloseTo(2.5, 9);
     expect(e.rangePerChargeKm).toBeCloseTo(30, 9);
   });
+  it("usable energy comes from discharge: a charge at a higher voltage (with its losses) does not inflate it", () => {
+    // the same log, but every charging sample at 440 V instead of 400 V
+    const hotCharge = { ...log, samples: log.samples.map((s) => (s.packCurrentA > 0 ? { ...s, packVoltageV: 440 } : s)) };
+    const h = evaluateVehicle([hotCharge], DEFAULT_ANALYSIS);
+    expect(h.energyCapacityKwh).toMatchObject({ n: 2, value: expect.closeTo(10, 9) }); // the two trips, at 400 V
+    expect(h.capacityPoints.filter((p) => !p.discharge).map((p) => p.energyCapacityKwh)).toEqual([expect.closeTo(11, 9)]); // 25 Ah × 440 V
+    expect(h.capacityLossKwh).toBeCloseTo(2.5, 9);
+  });
   it("usage statistics", () => {
     const spanDays = (endS - samples[0].timeS) / 86_400;
     expect(e.usage.spanDays).toBeCloseTo(spanDays, 12);
