@@ -150,11 +150,6 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       traceFile: (lotId, runId) => store.traceFile(lotId, runId),
       limits: (cyclerId) => monitors.get(cyclerId)?.info()?.limits,
     });
-    /**
-     * The run on a channel — the active one (only live lots are kept in `runners`), else the channel's last run —
-     * with the run's SOC, ≈ remaining equipment time and progress (server/station/run-telemetry.ts). `live` is the
-     * reading being published; without it the monitor's previous bulk reading stands in.
-     */
     // A lot's runs never change channel: index them once, as every poll annotates every channel.
     const runIndex = new WeakMap<Run[], Map<string, Run>>();
     const runOnChannel = (runs: Run[]) => {
@@ -162,6 +157,11 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
       if (!index) runIndex.set(runs, (index = new Map(runs.map((r) => [`${r.cyclerId}/${r.channel}`, r]))));
       return index;
     };
+    /**
+     * The run on a channel — the active one (only live lots are kept in `runners`), else the channel's last run —
+     * with the run's SOC, ≈ remaining equipment time and progress (server/station/run-telemetry.ts). `live` is the
+     * reading being published; without it the monitor's previous bulk reading stands in.
+     */
     const annotate = (cyclerId: string, channel: number, live?: ChannelLive): { serial?: string; runId?: string } & RunEstimates => {
       const reading = live ?? latestLive.get(cyclerId)?.find((c) => c.channel === channel);
       for (const runner of runners.values()) {
