@@ -44,6 +44,11 @@ export interface CyclerDriver {
    * without it (Modbus) are only read.
    */
   watchChanges?(fn: (changes: ChannelChange[]) => void): void;
+  /**
+   * The instrument's boot id as last seen, where a bulk read sees it too (OPC UA): a reboot that kept the session
+   * shows here before any reconnect. Optional: other drivers learn it on (re)connect only.
+   */
+  bootId?(): number | undefined;
   /** records with seq > afterSeq, oldest first, at most max */
   readRecords(channel: number, afterSeq: bigint, max: number): Promise<ChannelRecord[]>;
   /** validated against CyclerInfo limits first */

@@ -91,6 +91,11 @@ export function startCyclerMonitor(o: CyclerMonitorOptions): CyclerMonitor {
     try {
       const sentAtMs = Date.now();
       const readings = await o.driver.readLive();
+      const bootId = o.driver.bootId?.();
+      if (info && bootId !== undefined && bootId !== info.bootId) {
+        log.warn({ from: info.bootId, to: bootId }, "cycler rebooted: its record buffers were cleared");
+        info = { ...info, bootId };
+      }
       const now = Date.now();
       for (const c of readings) {
         const f = fresher.get(c.channel);

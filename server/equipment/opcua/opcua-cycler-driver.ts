@@ -205,10 +205,22 @@ export function createOpcuaCyclerDriver(o: OpcuaCyclerDriverOptions): CyclerDriv
       return structuredClone(connected().info);
     },
     async readLive() {
-      const { map, link } = connected();
-      const [values, programIds] = await link.read("read live values", [link.nodeId(map.live.values.nodeId), link.nodeId(map.live.programIds.nodeId)]);
-      return decodeLive(values, programIds);
+      const { map, link, info } = connected();
+      const bootVar = map.identification.variables.find((v) => v.field === "bootId");
+      const nodes = [link.nodeId(map.live.values.nodeId), link.nodeId(map.live.programIds.nodeId)];
+      // the boot id rides along (one more node in the same Read): a reboot that kept the session is seen at once
+      if (bootVar) nodes.push(link.nodeId(childNodeId(map.identification.nodeId, bootVar.browseName)));
+      const [values, programIds, boot] = await link.read("read live values", nodes);
+      const live = decodeLive(values, programIds);
+      const bootId = boot?.statusCode.isGood() ? Number(boot.value.value) : undefined;
+      if (bootId !== undefined && Number.isSafeInteger(bootId) && bootId !== info.bootId) {
+        const reason = `cycler rebooted (bootId ${info.bootId} → ${bootId}): its record buffers were cleared`;
+        info.bootId = bootId;
+        listeners.forEach((l) => l({ status: "connected", reason }));
+      }
+      return live;
     },
+    bootId: () => info?.bootId,
     watchChanges(fn) {
       const { map, info, link } = connected();
       const vars = WATCHED_FIELDS.map((field) => {
