@@ -5,7 +5,7 @@
  * so a new LotRunner over the same files continues where the old one stopped.
  */
 import type { ChannelLive } from "../domain/equipment/channel.ts";
-import { ALARM_CODES, alarmName, chamberAlarmName } from "../domain/equipment/channel.ts";
+import { ALARM_CODES, alarmName, chamberAlarmName, readingOf } from "../domain/equipment/channel.ts";
 import { compilePhase, type CompiledPhase, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import { EquipmentError, type ChamberDriver, type CyclerDriver, type CyclerInfo } from "../equipment/cycler-driver.ts";
 import type { Logger } from "../log/logger.ts";
@@ -64,13 +64,6 @@ export function restVoltage(recent: readonly TraceRecord[]): number {
   const window = recent.filter((r) => r.testTimeS >= last.testTimeS - REST_VOLTAGE_WINDOW_S && Math.abs(r.currentA) < 1e-6);
   const used = window.length > 0 ? window : [last];
   return used.reduce((s, r) => s + r.voltageV, 0) / used.length;
-}
-
-/** a channel's reading in the cycler's bulk snapshot (in channel order, so found by position) */
-function channelReading(access: CyclerAccess, channel: number): ChannelLive | undefined {
-  const live = access.live();
-  const at = live?.[channel - 1];
-  return at?.channel === channel ? at : live?.find((c) => c.channel === channel);
 }
 
 export class LotRunner {
@@ -183,7 +176,7 @@ export class LotRunner {
     // Decide on a channel only from a reading of it: right after a (re)start the monitor may not have one yet.
     const unread = (r: Run) => {
       const access = this.deps.cyclers.get(r.cyclerId);
-      return !access || !channelReading(access, r.channel);
+      return !access || !readingOf(access.live(), r.channel);
     };
     if (this.runs.some((r) => r.state === "execute" && unread(r))) return;
     const starting = this.runs
@@ -191,7 +184,7 @@ export class LotRunner {
       .map((run) => {
         const access = this.deps.cyclers.get(run.cyclerId)!;
         const compiled = this.phase(run);
-        const live = channelReading(access, run.channel);
+        const live = readingOf(access.live(), run.channel);
         // A fresh trace starts after whatever the channel logged before this run (earlier lots share its buffer).
         if (run.startSeq === undefined) run.startSeq = (live?.lastSeq ?? 0n).toString();
         // run.programId is the persisted intent: the program this run downloaded for this phase (a channel showing the
@@ -246,7 +239,7 @@ export class LotRunner {
     for (const run of this.runs.filter((r) => ACTIVE.has(r.state))) {
       const access = this.deps.cyclers.get(run.cyclerId);
       const info = access?.info();
-      const live = access && channelReading(access, run.channel);
+      const live = access && readingOf(access.live(), run.channel);
       if (!access || !info || !live) continue; // link down: records stay in the cycler's buffer until it is back
       if (run.bootId !== undefined && info.bootId !== run.bootId) {
         this.abortRun(run, `cycler ${run.cyclerId} rebooted during the run (boot ${run.bootId} → ${info.bootId}); records after seq ${this.trace(run).lastSeq()} were lost with its buffer`, "cycler-reboot");

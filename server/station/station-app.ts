@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.ts";
-import { ALARM_CODES, chamberAlarmName, type ChannelLive } from "../domain/equipment/channel.ts";
+import { ALARM_CODES, chamberAlarmName, readingOf, type ChannelLive } from "../domain/equipment/channel.ts";
 import { parseRecipeYaml, type Recipe } from "../domain/recipes/recipe.compiler.ts";
 import type { ChamberDriver } from "../equipment/cycler-driver.ts";
 import { createChamberDriver, createCyclerDriver } from "../equipment/registry.ts";
@@ -163,7 +163,7 @@ export async function startStation(loaded: LoadedConfig, log: Logger, o: Station
      * reading being published; without it the monitor's previous bulk reading stands in.
      */
     const annotate = (cyclerId: string, channel: number, live?: ChannelLive): { serial?: string; runId?: string } & RunEstimates => {
-      const reading = live ?? latestLive.get(cyclerId)?.find((c) => c.channel === channel);
+      const reading = live ?? readingOf(latestLive.get(cyclerId), channel);
       for (const runner of runners.values()) {
         const run = runOnChannel(runner.runs).get(`${cyclerId}/${channel}`);
         if (run?.state !== "execute" && run?.state !== "held") continue;

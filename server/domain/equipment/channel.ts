@@ -87,3 +87,9 @@ export function chamberAlarmName(code: number): ChamberAlarmName | "unknown" {
   const hit = (Object.keys(CHAMBER_ALARM_CODES) as ChamberAlarmName[]).find((k) => CHAMBER_ALARM_CODES[k] === code);
   return hit ?? "unknown";
 }
+
+/** A channel's reading in a cycler's bulk snapshot: readings come in channel order, so it is found by position. */
+export function readingOf(live: readonly ChannelLive[] | undefined, channel: number): ChannelLive | undefined {
+  const at = live?.[channel - 1];
+  return at?.channel === channel ? at : live?.find((c) => c.channel === channel);
+}
